@@ -1,2 +1,170 @@
-def main() -> int:
+"""`tutor-bot`: run the bot, and tools for content authors (list, check, grade, ask).
+
+Every content command takes `--json` so scripts can use it; errors go to stderr with exit
+code 2 (usage) or 1 (content problems), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from content import ContentError, find_questions, grade_reply, load_bank, read_bank
+from content.bank import QUESTIONS_DIR, TOPICS_FILE
+
+
+def _out(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _bank(args):
+    try:
+        return load_bank(Path(args.questions), Path(args.topics))
+    except ContentError as exc:
+        print(f"error: the question bank has {len(exc.problems)} problem(s); run `tutor-bot content check`", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_content_list(args) -> int:
+    bank = _bank(args)
+    if args.json:
+        _out([q.to_dict() for q in bank.questions])
+        return 0
+    for q in bank.questions:
+        print(f"{q.id:<36} {q.level:<12} {','.join(q.topics):<40} {q.question}")
+    print(f"{len(bank)} questions", file=sys.stderr)
     return 0
+
+
+def cmd_content_check(args) -> int:
+    bank, problems = read_bank(Path(args.questions), Path(args.topics))
+    if args.json:
+        _out({"ok": not problems, "questions": len(bank), "problems": [p.__dict__ for p in problems]})
+    else:
+        for p in problems:
+            print(p)
+        status = "OK" if not problems else f"{len(problems)} problem(s)"
+        print(f"{len(bank)} questions, {len(bank.topics)} topics: {status}")
+    return 1 if problems else 0
+
+
+def _grade_one(bank, question_id: str, reply: str) -> dict:
+    q = bank.get(question_id)
+    if q is None:
+        raise KeyError(question_id)
+    return grade_reply(q, reply).to_dict()
+
+
+def cmd_grade(args) -> int:
+    bank = _bank(args)
+    if args.batch:
+        path = Path(args.batch)
+        try:
+            lines = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot read {args.batch}: {exc.strerror}", file=sys.stderr)
+            return 2
+        status = 0
+        with lines:
+            for n, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    _out(_grade_one(bank, item["question_id"], item.get("reply", "")))
+                except (json.JSONDecodeError, TypeError, KeyError) as exc:
+                    _out({"line": n, "error": f"bad line: {exc.__class__.__name__}: {exc}"})
+                    status = 2
+        return status
+    if not args.question_id or args.reply is None:
+        print("error: give QUESTION_ID and \"reply text\" (or --batch FILE)", file=sys.stderr)
+        return 2
+    try:
+        result = _grade_one(bank, args.question_id, args.reply)
+    except KeyError:
+        print(f"error: unknown question id {args.question_id!r} (see `tutor-bot content list`)", file=sys.stderr)
+        return 2
+    if args.json:
+        _out(result)
+    else:
+        print(f"verdict: {result['verdict']}  score: {result['score']:.2f}  ({result['reason']})")
+        for f in result["found"]:
+            print(f"  + {f['term']}  ← “{f['text']}”")
+        for m in result["missed"]:
+            print(f"  - {m}" + ("  (negated)" if m in result["negated"] else ""))
+    return 0
+
+
+def cmd_ask(args) -> int:
+    bank = _bank(args)
+    hits = find_questions(bank, args.topic, limit=args.limit)
+    if args.json:
+        _out([{"question_id": h.question_id, "score": h.score, "question": h.question} for h in hits])
+        return 0
+    if not hits:
+        from content import closest_topics
+
+        near = ", ".join(bank.topic_titles[s] for s in closest_topics(bank, args.topic))
+        print(f"no match for {args.topic!r}; closest topics: {near}")
+        return 0
+    for h in hits:
+        print(f"{h.score:5.1f}  {h.question_id:<36} {h.question}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bot.app import run
+
+    return run(webhook_url=args.webhook_url, listen=args.listen, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutor-bot", description="DL Tutor Bot: deep-learning interview coach on Telegram")
+    parser.add_argument("--questions", default=str(QUESTIONS_DIR), help=argparse.SUPPRESS)
+    parser.add_argument("--topics", default=str(TOPICS_FILE), help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the bot (long polling, or a webhook with --webhook-url)")
+    run.add_argument("--webhook-url", help="public HTTPS URL Telegram should post updates to")
+    run.add_argument("--listen", default="127.0.0.1", help="address the webhook server binds (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8443, help="port the webhook server binds (default 8443)")
+    run.set_defaults(func=cmd_run)
+
+    content = sub.add_parser("content", help="inspect and validate the question bank")
+    csub = content.add_subparsers(dest="content_command", required=True)
+    lst = csub.add_parser("list", help="id, level, topics and question of every entry")
+    lst.add_argument("--json", action="store_true", help="every field of every entry")
+    lst.set_defaults(func=cmd_content_list)
+    chk = csub.add_parser("check", help="validate the bank; exit 1 on problems")
+    chk.add_argument("--json", action="store_true")
+    chk.set_defaults(func=cmd_content_check)
+
+    grade = sub.add_parser("grade", help="grade a reply: tutor-bot grade QUESTION_ID \"reply\"")
+    grade.add_argument("question_id", nargs="?")
+    grade.add_argument("reply", nargs="?")
+    grade.add_argument("--batch", metavar="FILE", help='JSON lines of {"question_id", "reply"}; one result per line')
+    grade.add_argument("--json", action="store_true")
+    grade.set_defaults(func=cmd_grade)
+
+    ask = sub.add_parser("ask", help="find questions about a topic: tutor-bot ask \"dropout\"")
+    ask.add_argument("topic")
+    ask.add_argument("--limit", type=int, default=5)
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
