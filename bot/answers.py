@@ -1,0 +1,106 @@
+"""A learner's free-text answer: find the question it answers, grade it, record it, reply.
+
+Private chat: plain text answers the open question; a reply to an older question answers that
+one. Group: members reply to the question message (or use /answer); each is graded on their own,
+one graded answer per member per question.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from content import grade_reply
+
+from . import texts
+from .access import is_group, user_tz
+from .sending import reply_html
+from .services import services
+
+MAX_GRADED_CHARS = 4096
+
+
+def answer_text_of_command(message: Message) -> str:
+    """The text after `/answer` (or `/answer@Bot`), newlines and all."""
+    text = message.text or ""
+    parts = text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    await grade_and_reply(update, context, message.text or "")
+
+
+async def on_answer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = answer_text_of_command(update.effective_message)
+    if not text.strip():
+        await reply_html(update.effective_message, texts.EMPTY_ANSWER)
+        return
+    await grade_and_reply(update, context, text)
+
+
+async def _target_question(update: Update, context, user_id: int) -> dict | None:
+    """The question message this answer is for: the replied-to one, else the open one."""
+    svc = services(context)
+    message = update.effective_message
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
+        record = await svc.store.get_question_message(message.chat_id, replied.message_id)
+        if record is not None:
+            return record
+    return await svc.store.open_question(message.chat_id, user_id)
+
+
+async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    svc = services(context)
+    message = update.effective_message
+    user = update.effective_user
+    group = is_group(update)
+    if user is None or message.sender_chat is not None:
+        return  # anonymous admins and channels have no learner to grade
+    if group:
+        await svc.store.touch_user(user.id, user.first_name, user.username, user.language_code, svc.now())
+    elif await svc.store.get_user(user.id) is None:
+        await reply_html(message, texts.NOT_REGISTERED)
+        return
+
+    record = await _target_question(update, context, user.id)
+    question = svc.bank.get(record["question_id"]) if record else None
+    if question is None:
+        if not group:
+            await reply_html(message, texts.NO_OPEN_QUESTION)
+        return
+    qmsg = record["message_id"]
+    name = texts.user_name(user.first_name, user.username)
+    existing = await svc.store.get_attempt(user.id, message.chat_id, qmsg)
+    if existing is not None:
+        await reply_html(message, texts.group_already_answered(name) if group else texts.already_answered(existing["verdict"]))
+        return
+
+    grade = grade_reply(question, text[:MAX_GRADED_CHARS])
+    result = await svc.store.record_attempt(
+        user_id=user.id,
+        chat_id=message.chat_id,
+        question_id=question.id,
+        question_message_id=qmsg,
+        topic=question.topic,
+        score=grade.score,
+        verdict=grade.verdict,
+        matched=grade.matched_terms,
+        used_hint=False,
+        revealed=False,
+        now=svc.now(),
+        tz_name=await user_tz(context, user.id),
+    )
+    if result is None:  # a concurrent duplicate of this very answer won the race
+        return
+    streak = result.streak.current
+    if group:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("📖 Model answer", callback_data=f"r:{question.id}"[:64])]])
+        await reply_html(message, texts.verdict_group(name, grade, streak), reply_markup=markup)
+    else:
+        body = texts.verdict_private(question, grade, streak)
+        if len(text) > MAX_GRADED_CHARS:
+            body = texts.TOO_LONG_NOTE + "\n" + body
+        await reply_html(message, body)

@@ -1,0 +1,151 @@
+"""Sending questions (/quiz, the Next button, the daily push) and the question's buttons.
+
+A question message is recorded in storage under (chat, message id), so every later reply or
+button press on it is resolved from what Telegram says the message is — never from data the
+client sent — and a forged callback cannot reach another chat's question.
+"""
+
+from __future__ import annotations
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from content.selection import choose_question
+
+from . import texts
+from .access import ensure_registered, is_group, require_admin
+from .sending import edit_html, send_html
+from .services import services
+
+HINT, SHOW, NEXT = "q:hint", "q:show", "q:next"
+PATTERN = r"^q:(hint|show|next)$"
+
+
+def private_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton("💡 Hint", callback_data=HINT),
+            InlineKeyboardButton("📖 Show answer", callback_data=SHOW),
+            InlineKeyboardButton("➡️ Next", callback_data=NEXT),
+        ]]
+    )
+
+
+def group_markup() -> ForceReply:
+    # Privacy mode lets the bot see replies to its own messages: ForceReply opens the reply box.
+    return ForceReply(selective=False, input_field_placeholder="Your answer…")
+
+
+async def pick_question(context: ContextTypes.DEFAULT_TYPE, chat: dict):
+    svc = services(context)
+    recent = await svc.store.recent_questions(chat["chat_id"], 10)
+    return choose_question(svc.bank, level=chat.get("level") or "all", recent=recent, rng=svc.rng)
+
+
+async def send_question(context, chat: dict, question, *, source: str, user_id: int | None, daily: bool = False, **kwargs) -> Message:
+    """Send a question to a chat (private: with buttons; group: with the reply box open)."""
+    group = chat["type"] != ChatType.PRIVATE
+    text = texts.question_text(question, daily=daily, group=group)
+    markup = group_markup() if group else private_keyboard()
+    return await send_html(context.bot, chat["chat_id"], text, reply_markup=markup, **kwargs)
+
+
+async def quiz(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/quiz — a question now, chosen by the same rule as the daily push."""
+    svc = services(context)
+    message = update.effective_message
+    if is_group(update) and not await require_admin(update, context):
+        return
+    chat = await ensure_registered(update, context)
+    if chat is None:
+        return
+    question = await pick_question(context, chat)
+    sent = await send_question(context, chat, question, source="quiz", user_id=update.effective_user.id)
+    await svc.store.record_question_message(
+        message.chat_id, sent.message_id, question.id, "quiz", update.effective_user.id, svc.now()
+    )
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Hint / Show answer / Next under a private question."""
+    svc = services(context)
+    query = update.callback_query
+    message = query.message
+    if message is None or not isinstance(message, Message):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    user_id = query.from_user.id
+    if await svc.store.get_user(user_id) is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if query.data == NEXT:  # needs only the chat, so it also works under a revealed answer
+        chat = await svc.store.get_chat(message.chat_id)
+        if chat is None:
+            await query.answer(texts.STALE_BUTTON, show_alert=True)
+            return
+        await query.answer()
+        nxt = await pick_question(context, chat)
+        sent = await send_question(context, chat, nxt, source="quiz", user_id=user_id)
+        await svc.store.record_question_message(message.chat_id, sent.message_id, nxt.id, "quiz", user_id, svc.now())
+        # Drop the buttons of the message the learner moved on from (a question can still be answered by reply).
+        await _drop_buttons(context, message)
+        return
+    record = await svc.store.get_question_message(message.chat_id, message.message_id)
+    question = svc.bank.get(record["question_id"]) if record else None
+    if question is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if query.data == HINT:
+        await svc.store.mark_hint_used(user_id, message.chat_id, message.message_id, svc.now())
+        await query.answer(texts.clip(question.hint or texts.HINT_NONE, 190), show_alert=True)
+    else:
+        await query.answer()
+        await reveal(context, message.chat_id, message.message_id, question, user_id)
+
+
+async def reveal(context, chat_id: int, message_id: int, question, user_id: int) -> None:
+    """Show the model answer; if the learner had not answered yet, it counts as a miss."""
+    svc = services(context)
+    existing = await svc.store.get_attempt(user_id, chat_id, message_id)
+    note = ""
+    if existing is None:
+        user = await svc.store.get_user(user_id)
+        await svc.store.record_attempt(
+            user_id=user_id,
+            chat_id=chat_id,
+            question_id=question.id,
+            question_message_id=message_id,
+            topic=question.topic,
+            score=0.0,
+            verdict="incorrect",
+            matched=[],
+            used_hint=False,
+            revealed=True,
+            now=svc.now(),
+            tz_name=(user or {}).get("tz") or svc.config.default_tz,
+        )
+        note = texts.REVEALED_COUNTS + "\n\n"
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("➡️ Next", callback_data=NEXT)]])
+    await send_html(context.bot, chat_id, note + texts.model_answer(question), reply_markup=markup)
+
+
+async def _drop_buttons(context, message: Message) -> None:
+    try:
+        await context.bot.edit_message_reply_markup(message.chat_id, message.message_id, reply_markup=None)
+    except Exception:  # noqa: BLE001 — cosmetic; an old or deleted message is fine to leave
+        pass
+
+
+async def show_group_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The 📖 button under a member's verdict in a group: append the model answer to that message."""
+    svc = services(context)
+    query = update.callback_query
+    qid = (query.data or "").removeprefix("r:")
+    question = svc.bank.get(qid)
+    message = query.message
+    if question is None or not isinstance(message, Message):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    await edit_html(context.bot, message.chat_id, message.message_id, (message.text_html or "") + "\n\n" + texts.model_answer(question))

@@ -1,0 +1,293 @@
+"""Question messages, hints, graded attempts, streaks, stats, leaderboards.
+
+Points per attempt: correct 3, partial 1, incorrect 0. Partial answers earn
+something because free-text grading is fuzzy and a half-right answer is
+still practice; correct is worth three partials so that guessing keywords
+does not beat knowing the answer. A revealed answer ("Show answer") is
+stored as incorrect with score 0 and 0 points, whatever the caller passed.
+
+Accuracy is ``(correct + 0.5 * partial) / answered`` (0.0 with no answers):
+a partial answer counts half, matching its place between the two verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from . import streaks
+from ._base import StoreBase, guarded
+from .db import iso, parse_iso
+from .migrations import SOURCES, VERDICTS
+from .schedule import local_date, zone
+from .streaks import StreakState
+
+POINTS = {"correct": 3, "partial": 1, "incorrect": 0}
+QUALIFYING = frozenset({"correct", "partial"})
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What the bot needs to reply after grading: the new attempt's id and
+    points, the stored streak after it, and whether this answer was the
+    first qualifying one of the user's local day (the streak moved)."""
+
+    attempt_id: int
+    points: int
+    streak: StreakState
+    is_new_day: bool
+
+
+class AnswersMixin(StoreBase):
+    # ---- question messages and hints ---------------------------------------
+
+    @guarded
+    def record_question_message(
+        self, chat_id: int, message_id: int, question_id: str, source: str,
+        user_id: int | None, now: datetime,
+    ) -> dict:
+        """Remember which question a sent message carries, so a reply to it
+        (even days later) is graded against the right question. Idempotent."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
+        self._exec(
+            """INSERT INTO question_messages
+                   (chat_id, message_id, question_id, source, user_id, sent_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (chat_id, message_id) DO NOTHING""",
+            (chat_id, message_id, question_id, source, user_id, iso(now)),
+        )
+        return self.get_question_message(chat_id, message_id)  # type: ignore[return-value]
+
+    @guarded
+    def get_question_message(self, chat_id: int, message_id: int) -> dict | None:
+        """The question behind a message, or None if it is not a question."""
+        return self._one(
+            "SELECT * FROM question_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+
+    @guarded
+    def open_question(self, chat_id: int, user_id: int) -> dict | None:
+        """The latest question message in the chat that this user has not
+        answered or revealed yet: in a private chat, the question a plain
+        (non-reply) message is an answer to. None if there is none."""
+        return self._one(
+            """SELECT qm.* FROM question_messages AS qm
+               WHERE qm.chat_id = ? AND NOT EXISTS (
+                   SELECT 1 FROM attempts AS a
+                   WHERE a.user_id = ? AND a.chat_id = qm.chat_id
+                     AND a.question_message_id = qm.message_id)
+               ORDER BY qm.sent_at DESC, qm.message_id DESC LIMIT 1""",
+            (chat_id, user_id),
+        )
+
+    @guarded
+    def mark_hint_used(self, user_id: int, chat_id: int, message_id: int, now: datetime) -> bool:
+        """Record that the user asked for a hint on this question message;
+        True the first time. record_attempt then stores used_hint=True."""
+        cursor = self._exec(
+            """INSERT INTO hints_used (user_id, chat_id, question_message_id, used_at)
+               VALUES (?, ?, ?, ?)
+               ON CONFLICT (user_id, chat_id, question_message_id) DO NOTHING""",
+            (user_id, chat_id, message_id, iso(now)),
+        )
+        return cursor.rowcount > 0
+
+    # ---- attempts and streaks ------------------------------------------------
+
+    @guarded
+    def record_attempt(
+        self, *, user_id: int, chat_id: int, question_id: str, question_message_id: int,
+        topic: str | None, score: float, verdict: str, matched: list[str],
+        used_hint: bool, revealed: bool, now: datetime, tz_name: str,
+        day_start_hour: int = 0,
+    ) -> AttemptResult | None:
+        """Store one graded answer and update the streak, in one transaction.
+
+        Returns None, changing nothing, if this user already has an attempt
+        for this question message: one graded answer per member per question
+        message, which also makes a re-delivered Telegram update harmless.
+        The reply text itself is never stored (personal data). ``tz_name``
+        and ``day_start_hour`` are stored with the attempt so the streak can
+        always be recomputed from history.
+        """
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
+        zone(tz_name)  # ValueError for an unknown zone, before any write
+        if revealed:
+            verdict, score = "incorrect", 0.0
+        points = POINTS[verdict]
+        day = local_date(now, tz_name, day_start_hour)
+        with self._tx():
+            hinted = used_hint or self._scalar(
+                """SELECT 1 FROM hints_used WHERE user_id = ? AND chat_id = ?
+                   AND question_message_id = ?""",
+                (user_id, chat_id, question_message_id),
+            ) is not None
+            cursor = self._exec(
+                """INSERT INTO attempts (user_id, chat_id, question_id, question_message_id,
+                       topic, score, verdict, matched, used_hint, revealed, points,
+                       answered_at, local_date, tz, day_start_hour)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (user_id, chat_id, question_message_id) DO NOTHING""",
+                (user_id, chat_id, question_id, question_message_id, topic, float(score),
+                 verdict, json.dumps(list(matched), ensure_ascii=False), int(bool(hinted)),
+                 int(bool(revealed)), points, iso(now), day.isoformat(), tz_name,
+                 day_start_hour),
+            )
+            if cursor.rowcount == 0:
+                return None
+            attempt_id = cursor.lastrowid
+            before = self._streak_state(user_id)
+            after, is_new_day = before, False
+            if verdict in QUALIFYING:
+                after = self._advance_streak(user_id, before, now, tz_name, day_start_hour)
+                is_new_day = before.last_at is None or (
+                    local_date(before.last_at, tz_name, day_start_hour) != day)
+            return AttemptResult(attempt_id, points, after, is_new_day)
+
+    def _advance_streak(
+        self, user_id: int, before: StreakState, now: datetime, tz_name: str,
+        day_start_hour: int,
+    ) -> StreakState:
+        if before.last_at is not None and now < before.last_at:
+            # An answer older than the last counted one (clock skew, a late
+            # retry): replaying it would differ from history, so recompute.
+            after = self.recompute_streak(user_id, now)
+        else:
+            after = streaks.advance(before, now, tz_name, day_start_hour)
+            self._save_streak(user_id, after, now)
+        return after
+
+    @guarded
+    def recompute_streak(self, user_id: int, now: datetime) -> StreakState:
+        """Rebuild the stored streak from the user's stored attempts (repair
+        tool, and the path for out-of-order answers)."""
+        history = [
+            (parse_iso(a["answered_at"]), a["tz"], a["day_start_hour"], a["verdict"] in QUALIFYING)
+            for a in self._all(
+                """SELECT answered_at, tz, day_start_hour, verdict FROM attempts
+                   WHERE user_id = ? ORDER BY answered_at, id""",
+                (user_id,),
+            )
+        ]
+        state = streaks.recompute(history)
+        with self._tx():
+            self._save_streak(user_id, state, now)
+        return state
+
+    def _streak_state(self, user_id: int) -> StreakState:
+        row = self._one("SELECT * FROM streaks WHERE user_id = ?", (user_id,))
+        if row is None:
+            return streaks.EMPTY
+        return StreakState(
+            row["current"], row["longest"],
+            date.fromisoformat(row["last_day"]) if row["last_day"] else None,
+            parse_iso(row["last_at"]),
+        )
+
+    def _save_streak(self, user_id: int, state: StreakState, now: datetime) -> None:
+        self._exec(
+            """INSERT INTO streaks (user_id, current, longest, last_day, last_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (user_id) DO UPDATE SET
+                   current = excluded.current, longest = excluded.longest,
+                   last_day = excluded.last_day, last_at = excluded.last_at,
+                   updated_at = excluded.updated_at""",
+            (user_id, state.current, state.longest,
+             state.last_day.isoformat() if state.last_day else None,
+             iso(state.last_at) if state.last_at else None, iso(now)),
+        )
+
+    @guarded
+    def streak_state(self, user_id: int) -> StreakState:
+        """The stored streak (``current`` as of the last qualifying answer)."""
+        return self._streak_state(user_id)
+
+    @guarded
+    def get_attempt(self, user_id: int, chat_id: int, question_message_id: int) -> dict | None:
+        """This user's graded attempt on a question message, or None."""
+        return self._one(
+            """SELECT * FROM attempts
+               WHERE user_id = ? AND chat_id = ? AND question_message_id = ?""",
+            (user_id, chat_id, question_message_id),
+        )
+
+    @guarded
+    def streak(
+        self, user_id: int, now: datetime, tz_name: str, day_start_hour: int | None = None,
+    ) -> tuple[int, int]:
+        """(current streak as displayed now, longest streak). The current one
+        is 0 once a whole day was missed; the day start hour defaults to the
+        user's own setting."""
+        if day_start_hour is None:
+            day_start_hour = self._scalar(
+                "SELECT day_start_hour FROM users WHERE user_id = ?", (user_id,)) or 0
+        state = self._streak_state(user_id)
+        return streaks.displayed_current(state, now, tz_name, day_start_hour), state.longest
+
+    # ---- stats -------------------------------------------------------------
+
+    @guarded
+    def user_stats(self, user_id: int, chat_id: int | None = None) -> dict:
+        """Totals for one user, overall or in one chat: answered, correct,
+        partial, incorrect, accuracy, per_topic {topic: {answered, accuracy}}
+        (attempts without a topic are listed under "unknown"), days_practised
+        (distinct local dates with any attempt) and points_total."""
+        where, params = "user_id = ?", [user_id]
+        if chat_id is not None:
+            where, params = "user_id = ? AND chat_id = ?", [user_id, chat_id]
+        totals = self._one(
+            f"""SELECT COUNT(*) AS answered,
+                       COALESCE(SUM(verdict = 'correct'), 0) AS correct,
+                       COALESCE(SUM(verdict = 'partial'), 0) AS partial,
+                       COALESCE(SUM(verdict = 'incorrect'), 0) AS incorrect,
+                       COUNT(DISTINCT local_date) AS days_practised,
+                       COALESCE(SUM(points), 0) AS points_total
+                FROM attempts WHERE {where}""",
+            params,
+        ) or {}
+        per_topic = {}
+        for row in self._all(
+            f"""SELECT COALESCE(topic, 'unknown') AS topic, COUNT(*) AS answered,
+                       SUM(verdict = 'correct') AS correct, SUM(verdict = 'partial') AS partial
+                FROM attempts WHERE {where}
+                GROUP BY COALESCE(topic, 'unknown') ORDER BY 1""",
+            params,
+        ):
+            per_topic[row["topic"]] = {
+                "answered": row["answered"],
+                "accuracy": _accuracy(row["correct"], row["partial"], row["answered"]),
+            }
+        return {
+            "answered": totals["answered"],
+            "correct": totals["correct"],
+            "partial": totals["partial"],
+            "incorrect": totals["incorrect"],
+            "accuracy": _accuracy(totals["correct"], totals["partial"], totals["answered"]),
+            "per_topic": per_topic,
+            "days_practised": totals["days_practised"],
+            "points_total": totals["points_total"],
+        }
+
+    @guarded
+    def leaderboard(self, chat_id: int, since: datetime | None, limit: int = 10) -> list[dict]:
+        """Top members of a chat by points since ``since`` (None = all time).
+        Ties: more correct answers first, then fewer attempts, then user id,
+        so the order is stable between two /top commands."""
+        return self._all(
+            """SELECT a.user_id, u.first_name, u.username, SUM(a.points) AS points,
+                      COUNT(*) AS answered, SUM(a.verdict = 'correct') AS correct
+               FROM attempts AS a JOIN users AS u ON u.user_id = a.user_id
+               WHERE a.chat_id = ? AND a.answered_at >= ?
+               GROUP BY a.user_id
+               ORDER BY points DESC, correct DESC, answered ASC, a.user_id ASC
+               LIMIT ?""",
+            (chat_id, iso(since) if since is not None else "", limit),
+        )
+
+
+def _accuracy(correct: int, partial: int, answered: int) -> float:
+    return (correct + 0.5 * partial) / answered if answered else 0.0

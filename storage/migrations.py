@@ -1,0 +1,203 @@
+"""Versioned schema migrations: numbered steps, ``PRAGMA user_version``.
+
+Why ``PRAGMA user_version`` rather than a table (or sqlite-utils'
+``Migrations`` helper, which records applied migrations by name in a
+``_sqlite_migrations`` table):
+
+* it lives in the file header, so "is this file newer than my code?" is one
+  read that needs no table and writes nothing, which is what lets a newer
+  file be refused without being touched;
+* it is transactional: each step and its version bump commit together, so a
+  crash can never leave a step applied but unrecorded (or the reverse);
+* steps are ordered by number, so "version 5 > the 2 I know" is meaningful;
+  a set of names cannot say whether an unknown name is newer or a typo.
+
+Each step runs in its own ``BEGIN IMMEDIATE`` transaction that re-reads the
+version first, so two processes starting at once cannot apply a step twice.
+Steps never change: a schema change is a new step appended to MIGRATIONS.
+(PRAGMA values cannot be bound as parameters; the only values formatted into
+SQL here are integers from this module.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+import sqlite_utils
+
+from .db import APPLICATION_ID, SchemaTooNew, StorageError, db_path, write_transaction
+
+LEVELS = ("intermediate", "advanced", "all")
+CHAT_TYPES = ("private", "group", "supergroup")
+CHAT_STATUSES = ("active", "blocked", "left", "migrated")
+SOURCES = ("daily", "quiz", "review", "ask", "interview")
+VERDICTS = ("correct", "partial", "incorrect")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+_BASE_SCHEMA = [
+    f"""CREATE TABLE users (
+        user_id      INTEGER PRIMARY KEY,
+        first_name   TEXT,
+        username     TEXT,
+        language     TEXT,
+        tz           TEXT,
+        level        TEXT NOT NULL DEFAULT 'all' CHECK (level IN {_in(LEVELS)}),
+        created_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+    )""",
+    f"""CREATE TABLE chats (
+        chat_id      INTEGER PRIMARY KEY,
+        type         TEXT NOT NULL CHECK (type IN {_in(CHAT_TYPES)}),
+        title        TEXT,
+        tz           TEXT NOT NULL,
+        push_time    TEXT NOT NULL CHECK (push_time GLOB '[0-2][0-9]:[0-5][0-9]'),
+        level        TEXT NOT NULL DEFAULT 'all' CHECK (level IN {_in(LEVELS)}),
+        subscribed   INTEGER NOT NULL DEFAULT 1 CHECK (subscribed IN (0, 1)),
+        status       TEXT NOT NULL DEFAULT 'active' CHECK (status IN {_in(CHAT_STATUSES)}),
+        migrated_to  INTEGER,
+        next_push_at TEXT,
+        created_at   TEXT NOT NULL
+    )""",
+    # "Due chats" is a range scan over this partial index; the query must
+    # repeat its WHERE clause verbatim for SQLite to use it.
+    """CREATE INDEX chats_due ON chats(next_push_at)
+        WHERE subscribed = 1 AND status = 'active'""",
+    """CREATE TABLE deliveries (
+        chat_id     INTEGER NOT NULL
+                    REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        local_date  TEXT NOT NULL,
+        question_id TEXT NOT NULL,
+        message_id  INTEGER,
+        state       TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'sent', 'failed')),
+        claimed_at  TEXT NOT NULL,
+        sent_at     TEXT,
+        PRIMARY KEY (chat_id, local_date)
+    )""",
+    "CREATE INDEX deliveries_pending ON deliveries(claimed_at) WHERE state = 'pending'",
+    f"""CREATE TABLE question_messages (
+        chat_id     INTEGER NOT NULL
+                    REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        message_id  INTEGER NOT NULL,
+        question_id TEXT NOT NULL,
+        source      TEXT NOT NULL CHECK (source IN {_in(SOURCES)}),
+        user_id     INTEGER REFERENCES users(user_id) ON DELETE SET NULL,
+        sent_at     TEXT NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    )""",
+    "CREATE INDEX question_messages_recent ON question_messages(chat_id, sent_at)",
+    "CREATE INDEX question_messages_user ON question_messages(user_id)",
+    f"""CREATE TABLE attempts (
+        id                  INTEGER PRIMARY KEY,
+        user_id             INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        chat_id             INTEGER NOT NULL,
+        question_id         TEXT NOT NULL,
+        question_message_id INTEGER NOT NULL,
+        topic               TEXT,
+        score               REAL NOT NULL,
+        verdict             TEXT NOT NULL CHECK (verdict IN {_in(VERDICTS)}),
+        matched             TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(matched)),
+        used_hint           INTEGER NOT NULL DEFAULT 0 CHECK (used_hint IN (0, 1)),
+        revealed            INTEGER NOT NULL DEFAULT 0 CHECK (revealed IN (0, 1)),
+        points              INTEGER NOT NULL,
+        answered_at         TEXT NOT NULL,
+        local_date          TEXT NOT NULL,
+        tz                  TEXT NOT NULL,
+        day_start_hour      INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (user_id, chat_id, question_message_id),
+        FOREIGN KEY (chat_id, question_message_id)
+            REFERENCES question_messages(chat_id, message_id)
+            ON DELETE CASCADE ON UPDATE CASCADE
+    )""",
+    # Covering index for leaderboards: chat + time range, then group by user.
+    """CREATE INDEX attempts_leaderboard
+        ON attempts(chat_id, answered_at, user_id, points, verdict)""",
+    """CREATE TABLE streaks (
+        user_id    INTEGER PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
+        current    INTEGER NOT NULL,
+        longest    INTEGER NOT NULL,
+        last_day   TEXT,
+        last_at    TEXT,
+        updated_at TEXT NOT NULL,
+        CHECK (longest >= current)
+    )""",
+    """CREATE TABLE processed_updates (
+        update_id INTEGER PRIMARY KEY,
+        seen_at   TEXT NOT NULL
+    )""",
+    "CREATE INDEX processed_updates_seen ON processed_updates(seen_at)",
+    """CREATE TABLE hints_used (
+        user_id             INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        chat_id             INTEGER NOT NULL,
+        question_message_id INTEGER NOT NULL,
+        used_at             TEXT NOT NULL,
+        PRIMARY KEY (user_id, chat_id, question_message_id),
+        FOREIGN KEY (chat_id, question_message_id)
+            REFERENCES question_messages(chat_id, message_id)
+            ON DELETE CASCADE ON UPDATE CASCADE
+    )""",
+    "CREATE INDEX hints_by_message ON hints_used(chat_id, question_message_id)",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+]
+
+
+def step_1_base_schema(db: sqlite_utils.Database) -> None:
+    """Version 1: every table of the first release."""
+    for sql in _BASE_SCHEMA:
+        db.execute(sql)
+
+
+def step_2_day_start_and_message_index(db: sqlite_utils.Database) -> None:
+    """Version 2: per-user day start hour (a day may start at 04:00), and the
+    index that makes the attempts → question_messages foreign key cheap to
+    enforce when question messages are deleted or moved (chat migration)."""
+    db.execute("""ALTER TABLE users ADD COLUMN day_start_hour INTEGER NOT NULL DEFAULT 0
+                  CHECK (day_start_hour BETWEEN 0 AND 23)""")
+    db.execute("CREATE INDEX attempts_by_message ON attempts(chat_id, question_message_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    step_1_base_schema,
+    step_2_day_start_and_message_index,
+]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The number of migration steps applied to this file."""
+    return db.conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database, target: int | None = None) -> int:
+    """Apply the missing steps up to ``target`` (default: all), each in one
+    transaction together with its version bump; return the final version.
+
+    Raises SchemaTooNew (writing nothing) if the file is already newer than
+    MIGRATIONS, and StorageError if a step fails (that step is rolled back,
+    earlier steps stay applied and recorded).
+    """
+    known = len(MIGRATIONS)
+    target = known if target is None else target
+    if not 0 <= target <= known:
+        raise ValueError(f"target version must be 0..{known}, got {target}")
+    while True:
+        with write_transaction(db):
+            version = schema_version(db)
+            if version > known:
+                raise SchemaTooNew(
+                    f"database schema version {version} is newer than this code "
+                    f"supports ({known}); upgrade the bot", db_path(db))
+            if version >= target:
+                return version
+            step = MIGRATIONS[version]
+            try:
+                step(db)
+            except sqlite3.Error as exc:
+                raise StorageError(
+                    f"migration step {version + 1} ({step.__name__}) failed: {exc}",
+                    db_path(db)) from exc
+            db.execute(f"PRAGMA user_version = {int(version + 1)}")

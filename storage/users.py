@@ -1,0 +1,78 @@
+"""Users: profile upsert and per-user settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ._base import StoreBase, guarded
+from .db import iso
+from .migrations import LEVELS
+from .schedule import parse_tz
+
+
+def check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+    return level
+
+
+class UsersMixin(StoreBase):
+    @guarded
+    def touch_user(
+        self, user_id: int, first_name: str | None, username: str | None,
+        language: str | None, now: datetime,
+    ) -> dict:
+        """Create or refresh a user from an incoming update.
+
+        Names are overwritten (a removed @username must disappear), a missing
+        language code keeps the previous one, and tz/level are never touched:
+        they are the user's own settings.
+        """
+        at = iso(now)
+        self._exec(
+            """INSERT INTO users (user_id, first_name, username, language,
+                                  created_at, last_seen_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (user_id) DO UPDATE SET
+                   first_name = excluded.first_name,
+                   username = excluded.username,
+                   language = COALESCE(excluded.language, users.language),
+                   last_seen_at = excluded.last_seen_at""",
+            (user_id, first_name, username, language, at, at),
+        )
+        return self.get_user(user_id)  # type: ignore[return-value]
+
+    @guarded
+    def get_user(self, user_id: int) -> dict | None:
+        """The users row, or None for someone the bot has never seen."""
+        return self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
+
+    @guarded
+    def set_user_tz(self, user_id: int, tz: str | None) -> dict:
+        """Set the user's time zone (None = fall back to the chat's/default).
+
+        Input goes through :func:`schedule.parse_tz`, so "+05:30" or
+        "europe/berlin" are stored in canonical, reloadable form; an unknown
+        zone raises ValueError before anything is written.
+        """
+        value = parse_tz(tz) if tz is not None else None
+        return self._set_user(user_id, "tz", value)
+
+    @guarded
+    def set_user_level(self, user_id: int, level: str) -> dict:
+        """Set the question level ('intermediate' | 'advanced' | 'all')."""
+        return self._set_user(user_id, "level", check_level(level))
+
+    @guarded
+    def set_user_day_start_hour(self, user_id: int, hour: int) -> dict:
+        """Set the hour (0-23) at which the user's day starts for streaks."""
+        if not isinstance(hour, int) or not 0 <= hour <= 23:
+            raise ValueError(f"day start hour must be an integer 0..23; got {hour!r}")
+        return self._set_user(user_id, "day_start_hour", hour)
+
+    def _set_user(self, user_id: int, column: str, value: object) -> dict:
+        # column is one of three literals above, never user input
+        cursor = self._exec(f"UPDATE users SET {column} = ? WHERE user_id = ?", (value, user_id))
+        if cursor.rowcount == 0:
+            self._require(None, f"user {user_id}")
+        return self.get_user(user_id)  # type: ignore[return-value]

@@ -1,0 +1,393 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests and benchmarks.
+
+It speaks the real HTTP protocol PTB uses (POST /bot<token>/<method>, form or JSON bodies,
+`{"ok": ..., "result": ...}` answers), keeps every message the bot sends, hands out scripted
+updates through long-polling getUpdates, and can inject faults: 429 with retry_after, 403
+Forbidden, 400 chat migrated, 5xx, slow answers and dropped connections.
+
+Tests script users with `message()`, `reply()`, `press()` and `bot_added()`, then wait for
+what the bot sends with `wait_for()` — polling a condition, never a bare sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+BOT_ID = 777000111
+BOT_USERNAME = "dl_tutor_test_bot"
+
+
+@dataclass
+class Sent:
+    """One message (or edit) the bot sent."""
+
+    method: str
+    chat_id: int
+    message_id: int
+    text: str
+    params: dict
+    at: float
+
+    @property
+    def reply_markup(self) -> dict | None:
+        raw = self.params.get("reply_markup")
+        return json.loads(raw) if isinstance(raw, str) else raw
+
+    @property
+    def buttons(self) -> list[str]:
+        markup = self.reply_markup or {}
+        return [b.get("callback_data") for row in markup.get("inline_keyboard", []) for b in row]
+
+    @property
+    def reply_to(self) -> int | None:
+        raw = self.params.get("reply_parameters")
+        if raw:
+            data = json.loads(raw) if isinstance(raw, str) else raw
+            return data.get("message_id")
+        return None
+
+
+@dataclass
+class Fault:
+    """Answer `count` calls of `method` (optionally only to `chat_id`) with an error."""
+
+    method: str
+    kind: str  # "429" | "403" | "migrate" | "500" | "drop" | "slow" | "400-notfound"
+    count: int = 1
+    chat_id: int | None = None
+    retry_after: int = 1
+    new_chat_id: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeTelegram:
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str = "123456:TEST-token-for-the-fake-server_abcdefghij"
+    updates: deque = field(default_factory=deque)
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[tuple[str, dict]] = field(default_factory=list)
+    callback_answers: list[dict] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
+    fault_policy: Callable[[str, dict], dict | None] | None = None
+
+    def __post_init__(self):
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.confirmed_offset = 0
+        self.handed_out: dict[int, float] = {}  # update id -> when getUpdates returned it
+        self.delivered_at: dict[int, float] = {}
+
+    # ---------------------------------------------------------------- server lifecycle
+    async def start(self) -> "FakeTelegram":
+        app = web.Application(client_max_size=10 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/bot"
+
+    # ---------------------------------------------------------------- scripting users
+    def _push(self, payload: dict) -> int:
+        update_id = next(self._update_ids)
+        self.updates.append({"update_id": update_id, **payload})
+        self._new_update.set()
+        return update_id
+
+    def push_raw(self, payload: dict, update_id: int | None = None) -> int:
+        """Queue an arbitrary update (any kind); reuse `update_id` to simulate a re-delivery."""
+        if update_id is None:
+            return self._push(payload)
+        self.updates.append({"update_id": update_id, **payload})
+        self._new_update.set()
+        return update_id
+
+    @staticmethod
+    def user(user_id: int, first_name: str = "Ada", username: str | None = None) -> dict:
+        u = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+        if username:
+            u["username"] = username
+        return u
+
+    @staticmethod
+    def chat_of(chat_id: int, title: str = "Study group", type_: str | None = None) -> dict:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "Ada"}
+        return {"id": chat_id, "type": type_ or ("supergroup" if str(chat_id).startswith("-100") else "group"), "title": title}
+
+    def _message_payload(self, user: dict, chat_id: int, text: str, reply_to: Sent | dict | None = None, **extra) -> dict:
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat_of(chat_id),
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            cmd = text.split()[0]
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(cmd)}]
+        if reply_to is not None:
+            msg["reply_to_message"] = self._as_message(reply_to)
+        msg.update(extra)
+        return msg
+
+    def message(self, user_id: int, text: str, chat_id: int | None = None, *, first_name: str = "Ada", reply_to=None, **extra) -> int:
+        """A user writes `text` in a chat (their private chat by default); returns the update id."""
+        payload = self._message_payload(self.user(user_id, first_name), chat_id or user_id, text, reply_to, **extra)
+        return self._push({"message": payload})
+
+    def reply(self, user_id: int, to: Sent, text: str, *, first_name: str = "Ada") -> int:
+        return self.message(user_id, text, to.chat_id, first_name=first_name, reply_to=to)
+
+    def edit(self, user_id: int, chat_id: int, message_id: int, text: str) -> int:
+        payload = self._message_payload(self.user(user_id), chat_id, text)
+        payload["message_id"] = message_id
+        payload["edit_date"] = int(time.time())
+        return self._push({"edited_message": payload})
+
+    def press(self, user_id: int, on: Sent, data: str, *, first_name: str = "Ada") -> int:
+        """A user presses an inline button with callback `data` under the bot's message `on`."""
+        return self._push(
+            {
+                "callback_query": {
+                    "id": str(next(self._message_ids)),
+                    "from": self.user(user_id, first_name),
+                    "chat_instance": "ci",
+                    "message": self._as_message(on),
+                    "data": data,
+                }
+            }
+        )
+
+    def bot_added(self, chat_id: int, by_user: int, *, title: str = "Study group") -> int:
+        return self._member_change(chat_id, by_user, "left", "member", title)
+
+    def bot_removed(self, chat_id: int, by_user: int, *, title: str = "Study group") -> int:
+        return self._member_change(chat_id, by_user, "member", "left", title)
+
+    def bot_blocked(self, user_id: int) -> int:
+        return self._member_change(user_id, user_id, "member", "kicked", "")
+
+    def _member_change(self, chat_id: int, by_user: int, old: str, new: str, title: str) -> int:
+        me = {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME}
+        member = lambda status: {"status": status, "user": me, **({"until_date": 0} if status == "kicked" else {})}  # noqa: E731
+        return self._push(
+            {
+                "my_chat_member": {
+                    "chat": self.chat_of(chat_id, title),
+                    "from": self.user(by_user),
+                    "date": int(time.time()),
+                    "old_chat_member": member(old),
+                    "new_chat_member": member(new),
+                }
+            }
+        )
+
+    def _as_message(self, m: Sent | dict) -> dict:
+        if isinstance(m, dict):
+            return m
+        return {
+            "message_id": m.message_id,
+            "date": int(m.at),
+            "chat": self.chat_of(m.chat_id),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME},
+            "text": m.text,
+        }
+
+    # ---------------------------------------------------------------- inspecting
+    def messages_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id and s.method == method]
+
+    def last_to(self, chat_id: int) -> Sent | None:
+        sent = self.messages_to(chat_id)
+        return sent[-1] if sent else None
+
+    async def wait_for(self, condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition"):
+        """Poll `condition` until it is truthy; fail with `what` after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = condition()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            await asyncio.sleep(0.02)
+
+    async def next_to(self, chat_id: int, after: int = 0, timeout: float = 30.0, method: str = "sendMessage") -> Sent:
+        """The first message to `chat_id` beyond the first `after` ones."""
+        return await self.wait_for(
+            lambda: (lambda m: m[after] if len(m) > after else None)(self.messages_to(chat_id, method)),
+            timeout,
+            f"message #{after + 1} to chat {chat_id}",
+        )
+
+    async def drained(self, timeout: float = 30.0) -> None:
+        """Wait until the bot has fetched and confirmed every queued update."""
+        await self.wait_for(lambda: not self.updates, timeout, "updates drained")
+
+    # ---------------------------------------------------------------- the API
+    def _fault_for(self, method: str, params: dict) -> Fault | None:
+        chat_id = _int(params.get("chat_id"))
+        for fault in self.faults:
+            if fault.count > 0 and fault.method == method and (fault.chat_id is None or fault.chat_id == chat_id):
+                fault.count -= 1
+                return fault
+        return None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        if request.content_type == "application/json":
+            params = await request.json()
+        else:
+            params = dict(await request.post())
+        self.calls.append((method, params))
+        policy = self.fault_policy(method, params) if self.fault_policy else None
+        if policy is not None:
+            if policy.get("drop"):
+                request.transport.close()
+                return web.Response(status=500)
+            return web.json_response(policy, status=policy.get("error_code", 200))
+        fault = self._fault_for(method, params)
+        if fault is not None:
+            if fault.kind == "slow":
+                await asyncio.sleep(fault.delay)
+            else:
+                return self._fault_response(fault, request)
+        handler = getattr(self, "api_" + method, None)
+        if handler is None:
+            return _ok(True)
+        return await handler(params)
+
+    def _fault_response(self, fault: Fault, request: web.Request) -> web.StreamResponse:
+        if fault.kind == "429":
+            return _err(429, f"Too Many Requests: retry after {fault.retry_after}", {"retry_after": fault.retry_after})
+        if fault.kind == "403":
+            return _err(403, "Forbidden: bot was blocked by the user")
+        if fault.kind == "migrate":
+            return _err(400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": fault.new_chat_id})
+        if fault.kind == "400-notfound":
+            return _err(400, "Bad Request: chat not found")
+        if fault.kind == "drop":
+            request.transport.close()
+            return web.Response(status=502)
+        return _err(500, "Internal Server Error")
+
+    async def api_getMe(self, params):
+        return _ok({"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME,
+                    "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False})
+
+    async def api_getUpdates(self, params):
+        """Telegram's semantics: every update with id >= offset, until an offset confirms it."""
+        offset = _int(params.get("offset")) or 0
+        timeout = min(float(params.get("timeout") or 0), 2.0)
+        limit = _int(params.get("limit")) or 100
+        if offset:
+            self.confirmed_offset = max(self.confirmed_offset, offset)
+            while self.updates and self.updates[0]["update_id"] < offset:
+                self.updates.popleft()
+        deadline = time.monotonic() + timeout
+        while not self.updates and time.monotonic() < deadline:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+        batch = list(itertools.islice(self.updates, limit))
+        now = time.perf_counter()
+        for u in batch:
+            self.handed_out.setdefault(u["update_id"], now)
+        return _ok(batch)
+
+    async def api_sendMessage(self, params):
+        chat_id = _int(params["chat_id"])
+        text = str(params.get("text", ""))
+        message_id = next(self._message_ids)
+        self.sent.append(Sent("sendMessage", chat_id, message_id, text, params, time.time()))
+        result = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self.chat_of(chat_id),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME},
+            "text": text,
+        }
+        if "reply_markup" in params:
+            markup = params["reply_markup"]
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if "inline_keyboard" in markup:
+                result["reply_markup"] = markup
+        return _ok(result)
+
+    async def api_editMessageText(self, params):
+        chat_id = _int(params["chat_id"])
+        message_id = _int(params["message_id"])
+        self.sent.append(Sent("editMessageText", chat_id, message_id, str(params.get("text", "")), params, time.time()))
+        return _ok({"message_id": message_id, "date": int(time.time()), "chat": self.chat_of(chat_id), "text": params.get("text", "")})
+
+    async def api_editMessageReplyMarkup(self, params):
+        chat_id = _int(params["chat_id"])
+        message_id = _int(params["message_id"])
+        self.sent.append(Sent("editMessageReplyMarkup", chat_id, message_id, "", params, time.time()))
+        return _ok({"message_id": message_id, "date": int(time.time()), "chat": self.chat_of(chat_id), "text": ""})
+
+    async def api_answerCallbackQuery(self, params):
+        self.callback_answers.append(params)
+        return _ok(True)
+
+    async def api_getChatMember(self, params):
+        chat_id, user_id = _int(params["chat_id"]), _int(params["user_id"])
+        status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
+        user = self.user(user_id)
+        member = {"status": status, "user": user}
+        if status == "administrator":
+            member.update({k: True for k in (
+                "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+                "can_post_stories", "can_edit_stories", "can_delete_stories")})
+            member["can_be_edited"] = False
+            member["is_anonymous"] = False
+        return _ok(member)
+
+
+def _int(value) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ok(result) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _err(code: int, description: str, parameters: dict | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
