@@ -88,7 +88,7 @@ def test_a_failing_step_rolls_back_entirely_and_keeps_the_old_version(tmp_path, 
     assert "half_done" not in db.table_names()
 
 
-def test_two_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path):
+def test_several_connections_opening_a_new_file_at_once_migrate_it_once(tmp_path):
     path = tmp_path / "bot.db"
     errors, barrier = [], threading.Barrier(4)
 
