@@ -173,6 +173,12 @@ def _variants(term: str, aliases: tuple[str, ...]) -> tuple[Variant, ...]:
     return tuple(out)
 
 
+def make_term(term: str, aliases: tuple[str, ...] | list[str] = (), weight: float = 1.0, required: bool = False) -> KeyTerm:
+    """A prepared key term, as the loader builds it (for tests and generated banks)."""
+    aliases = tuple(aliases)
+    return KeyTerm(term, aliases, float(weight), required, _variants(term, aliases))
+
+
 def load_topics(path: Path = TOPICS_FILE) -> tuple[tuple[Topic, ...], list[Problem]]:
     problems: list[Problem] = []
     try:
@@ -263,10 +269,12 @@ def _parse_question(raw: object, file: str, topic_slugs: set[str], problems: lis
     if raw_terms and not (MIN_KEY_TERMS <= len(raw_terms) <= MAX_KEY_TERMS):
         problems.append(Problem(file, qid, f"{len(raw_terms)} key terms (use {MIN_KEY_TERMS}–{MAX_KEY_TERMS})"))
     owner: dict[tuple[str, ...], str] = {}
+    reported: set[str] = set()
     for term in terms:
         for v in term.variants:
             key = tuple(t.stem for t in v.tokens)
-            if key in owner and owner[key] != term.term:
+            if key in owner and owner[key] != term.term and v.text not in reported:
+                reported.add(v.text)
                 problems.append(
                     Problem(file, qid, f"alias {v.text!r} belongs to two terms: {owner[key]!r} and {term.term!r}")
                 )
@@ -300,11 +308,14 @@ def _check_answers(questions: list[Question], problems: list[Problem]) -> None:
 
 
 def _check_near_duplicates(questions: list[Question], problems: list[Problem]) -> None:
+    """Flag two questions of the same level whose texts say nearly the same thing.
+
+    Across levels the seed deliberately asks about one topic twice ("What are GANs?" for
+    intermediate, "How do GANs work?" for advanced), so only same-level pairs are compared.
+    """
     texts = [" ".join(sorted(set(tokens_of(q.question)))) for q in questions]
-    if len(texts) < 2:
-        return
     for i, text in enumerate(texts[:-1]):
-        later = texts[i + 1 :]
+        later = [t if questions[i + 1 + k].level == questions[i].level else "" for k, t in enumerate(texts[i + 1 :])]
         for _choice, score, k in process.extract(
             text, later, scorer=fuzz.token_sort_ratio, score_cutoff=NEAR_DUPLICATE_SCORE, limit=None
         ):

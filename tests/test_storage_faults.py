@@ -1,0 +1,147 @@
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from storage.db import StorageError
+from storage.store import Store
+from storage_fixtures import T0, add_private_chat, add_user, answer, ask, at, store  # noqa: F401
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT INTO processed_updates VALUES (424242, '2025-03-10T12:00:00.000000+00:00')")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def hold_write_lock(path, seconds):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)],
+                            stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"locked"
+    return proc
+
+
+def test_a_writer_waits_for_another_processs_write_lock_and_nothing_is_lost(tmp_path):
+    path = tmp_path / "bot.db"
+    s = Store.open(path)
+    add_user(s, 1)
+    add_private_chat(s, 1)
+    ask(s, 1, 10)
+    proc = hold_write_lock(path, 1.5)
+    started = time.monotonic()
+    result = answer(s, 1, 1, 10)
+    waited = time.monotonic() - started
+    proc.wait(timeout=10)
+    assert proc.returncode == 0
+    assert result is not None and waited >= 1.0
+    assert s.get_attempt(1, 1, 10) is not None
+    assert s.seen_update(424242, T0) is False  # the other process's write is there too
+    s.close()
+
+
+def test_a_write_lock_held_longer_than_busy_timeout_fails_cleanly_naming_the_path(tmp_path):
+    path = tmp_path / "bot.db"
+    s = Store.open(path)
+    add_user(s, 1)
+    proc = hold_write_lock(path, 6.5)
+    with pytest.raises(StorageError, match="locked") as info:
+        s.set_user_level(1, "advanced")
+    proc.wait(timeout=15)
+    assert str(path) in str(info.value)
+    assert s.get_user(1)["level"] == "all"
+    assert s.set_user_level(1, "advanced")["level"] == "advanced"
+    s.close()
+
+
+def test_two_store_instances_writing_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "bot.db"
+    setup = Store.open(path)
+    for user_id in (1, 2):
+        add_user(setup, user_id)
+        add_private_chat(setup, user_id)
+        for message_id in range(200):
+            ask(setup, user_id, message_id)
+    setup.close()
+    errors = []
+
+    def writer(user_id):
+        s = Store.open(path)
+        try:
+            for message_id in range(200):
+                answer(s, user_id, user_id, message_id, now=T0 + timedelta(hours=message_id))
+                s.seen_update(user_id * 1000 + message_id, T0)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=writer, args=(user_id,)) for user_id in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    s = Store.open(path)
+    assert s.user_stats(1)["answered"] == s.user_stats(2)["answered"] == 200
+    assert s.db.conn.execute("SELECT count(*) FROM processed_updates").fetchone()[0] == 400
+    assert s.streak_state(1).longest == s.streak_state(2).longest == 9  # 200 h = 9 days
+    s.close()
+
+
+NASTY = [
+    "Robert'); DROP TABLE users;--",
+    'Say "hi" \\ 100% _done_',
+    "🦊🧠 Grüße, naïve café",
+    "مرحبا بالعالم",
+    "\u202eevil\u202c RTL override",
+    "tab\tnew\nline\rbell\x07esc\x1b[31m\x01",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_unicode_quotes_and_sql_metacharacters_round_trip_exactly(store, text):
+    store.touch_user(1, text, text, text, T0)
+    store.ensure_chat(-7, "group", text, T0, "UTC", "09:00")
+    store.record_question_message(-7, 1, text, "quiz", 1, T0)
+    answer(store, 1, -7, 1, question_id=text, topic=text, matched=[text, "x"])
+    user = store.get_user(1)
+    assert (user["first_name"], user["username"], user["language"]) == (text, text, text)
+    assert store.get_chat(-7)["title"] == text
+    assert store.get_question_message(-7, 1)["question_id"] == text
+    attempt = store.get_attempt(1, -7, 1)
+    assert (attempt["question_id"], attempt["topic"], attempt["matched"]) == (text, text, [text, "x"])
+    assert store.leaderboard(-7, None)[0]["first_name"] == text
+    assert store.recent_questions(-7) == [text]
+    assert text in store.user_stats(1)["per_topic"]
+    assert "users" in store.db.table_names()
+
+
+def test_seen_update_is_true_once_then_false_for_a_redelivery(store):
+    assert store.seen_update(1, T0) is True
+    assert store.seen_update(1, T0 + timedelta(seconds=5)) is False
+    assert store.seen_update(2, T0) is True
+
+
+def test_seen_update_prunes_ids_older_than_two_days(tmp_path):
+    path = tmp_path / "bot.db"
+    s = Store.open(path)
+    s.seen_update(1, at("2025-03-10 12:00"))
+    s.seen_update(2, at("2025-03-11 12:00"))
+    s.close()
+    s = Store.open(path)  # the first call of a new Store prunes
+    assert s.seen_update(3, at("2025-03-13 11:00")) is True
+    ids = [row[0] for row in s.db.conn.execute("SELECT update_id FROM processed_updates")]
+    assert ids == [2, 3]
+    for update_id in range(4, 1004):  # ... and so does every 1000th call after
+        s.seen_update(update_id, at("2025-03-16 00:00"))
+    remaining = s.db.conn.execute("SELECT min(update_id) FROM processed_updates").fetchone()[0]
+    assert remaining > 3
+    s.close()
