@@ -44,8 +44,9 @@ class SearchIndex:
     def __init__(self, bank):
         self.bank = bank
         self.questions = bank.questions
-        # stem -> {question index: best field weight}
-        self.postings: dict[str, dict[int, float]] = defaultdict(dict)
+        # stem -> {question index: {field: weight}}; folded into (best, others) below
+        fields: dict[str, dict[int, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+        self._fields = fields
         self.norm_to_stems: dict[str, set[str]] = defaultdict(set)
         topics = {t.slug: t for t in bank.topics}
         for qi, q in enumerate(self.questions):
@@ -54,25 +55,33 @@ class SearchIndex:
                 topic = topics.get(slug)
                 texts = [slug.replace("-", " ")] + ([topic.title, *topic.aliases] if topic else [])
                 for text in texts:
-                    self._add(qi, text, weight)
+                    self._add(qi, text, weight, "topic")
             for term in q.key_terms:
                 for text in (term.term, *term.aliases):
-                    self._add(qi, text, KEY_TERM)
-            self._add(qi, q.question, QUESTION_TEXT)
-            self._add(qi, q.answer, ANSWER_TEXT)
+                    self._add(qi, text, KEY_TERM, "term")
+            self._add(qi, q.question, QUESTION_TEXT, "question")
+            self._add(qi, q.answer, ANSWER_TEXT, "answer")
+        # Per word and question: the best field's weight decides whether it is a hit at all;
+        # the other fields it also appears in break ties ("adam" is a topic alias of every
+        # optimiser question, but only the Adam question also has it in its text and terms).
+        self.postings: dict[str, dict[int, tuple[float, float]]] = {
+            stem: {qi: (max(f.values()), sum(f.values()) - max(f.values())) for qi, f in per_q.items()}
+            for stem, per_q in fields.items()
+        }
+        del self._fields
         self.by_first: dict[str, list[str]] = defaultdict(list)
         for norm in self.norm_to_stems:
             self.by_first[norm[0]].append(norm)
         self.topic_choices = {t.slug: " ".join((t.title, *t.aliases)) for t in bank.topics}
 
-    def _add(self, qi: int, text: str, weight: float) -> None:
+    def _add(self, qi: int, text: str, weight: float, field: str) -> None:
         for tok in tokenize(normalize(text)):
             if tok.norm in STOPWORDS:
                 continue
             self.norm_to_stems[tok.norm].add(tok.stem)
-            posting = self.postings[tok.stem]
-            if posting.get(qi, 0.0) < weight:
-                posting[qi] = weight
+            per_field = self._fields[tok.stem][qi]
+            if per_field.get(field, 0.0) < weight:
+                per_field[field] = weight
 
     def _stems_for(self, norm: str, stem: str) -> dict[str, float]:
         """Index stems a query word stands for, with a factor: 1.0 exact or same stem, less for typos."""
@@ -93,20 +102,24 @@ class SearchIndex:
         if not words:
             return []
         totals: dict[int, float] = defaultdict(float)
+        extras: dict[int, float] = defaultdict(float)
         for norm, stem in words:
-            best: dict[int, float] = {}
+            best: dict[int, tuple[float, float]] = {}
             for s, factor in self._stems_for(norm, stem).items():
-                for qi, weight in self.postings[s].items():
-                    value = weight * factor
-                    if value > best.get(qi, 0.0):
+                for qi, (weight, others) in self.postings.get(s, {}).items():
+                    value = (weight * factor, others * factor)
+                    if value > best.get(qi, (0.0, 0.0)):
                         best[qi] = value
-            for qi, value in best.items():
+            for qi, (value, others) in best.items():
                 totals[qi] += value
+                extras[qi] += others
         top = MAIN_TOPIC * len(words)
-        ranked = sorted(((v / top, qi) for qi, v in totals.items() if v / top >= CUTOFF), key=lambda x: (-x[0], x[1]))
+        ranked = sorted(
+            ((v / top, extras[qi], qi) for qi, v in totals.items() if v / top >= CUTOFF), key=lambda x: (-x[0], -x[1], x[2])
+        )
         return [
             SearchHit(self.questions[qi].id, round(score * 100, 1), self.questions[qi].question, self.questions[qi].topic)
-            for score, qi in ranked[:limit]
+            for score, _extra, qi in ranked[:limit]
         ]
 
     def closest_topics(self, query: str, limit: int = 3) -> list[str]:

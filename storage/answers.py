@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from . import streaks
 from ._base import StoreBase, guarded
-from .db import iso, parse_iso
+from .db import iso, parse_iso, whole_second
 from .migrations import SOURCES, VERDICTS
 from .schedule import local_date, zone
 from .streaks import StreakState
@@ -116,6 +116,7 @@ class AnswersMixin(StoreBase):
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
         zone(tz_name)  # ValueError for an unknown zone, before any write
+        now = whole_second(now)  # the streak state must equal what is stored
         if revealed:
             verdict, score = "incorrect", 0.0
         points = POINTS[verdict]

@@ -78,7 +78,7 @@ _BASE_SCHEMA = [
         claimed_at  TEXT NOT NULL,
         sent_at     TEXT,
         PRIMARY KEY (chat_id, local_date)
-    )""",
+    ) WITHOUT ROWID""",
     "CREATE INDEX deliveries_pending ON deliveries(claimed_at) WHERE state = 'pending'",
     f"""CREATE TABLE question_messages (
         chat_id     INTEGER NOT NULL
@@ -89,9 +89,11 @@ _BASE_SCHEMA = [
         user_id     INTEGER REFERENCES users(user_id) ON DELETE SET NULL,
         sent_at     TEXT NOT NULL,
         PRIMARY KEY (chat_id, message_id)
-    )""",
+    ) WITHOUT ROWID""",
     "CREATE INDEX question_messages_recent ON question_messages(chat_id, sent_at)",
-    "CREATE INDEX question_messages_user ON question_messages(user_id)",
+    # Only questions a user asked for carry a user_id; daily pushes do not.
+    """CREATE INDEX question_messages_user ON question_messages(user_id)
+        WHERE user_id IS NOT NULL""",
     f"""CREATE TABLE attempts (
         id                  INTEGER PRIMARY KEY,
         user_id             INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
@@ -140,7 +142,7 @@ _BASE_SCHEMA = [
         FOREIGN KEY (chat_id, question_message_id)
             REFERENCES question_messages(chat_id, message_id)
             ON DELETE CASCADE ON UPDATE CASCADE
-    )""",
+    ) WITHOUT ROWID""",
     "CREATE INDEX hints_by_message ON hints_used(chat_id, question_message_id)",
     f"PRAGMA application_id = {APPLICATION_ID}",
 ]

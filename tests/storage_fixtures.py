@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -51,3 +51,32 @@ def answer(s: Store, user_id: int, chat_id: int, message_id: int, now: datetime 
                 now=now, tz_name=tz)
     args.update(kw)
     return s.record_attempt(**args)
+
+
+GONE = 987654321  # the user who asks to be forgotten
+STAYS = 55555
+GROUP = -1001234
+
+
+def populate(store):
+    """Both users have rows in every table; GONE asked a quiz in the group
+    that STAYS answered."""
+    for user_id, name in [(GONE, "Robert"), (STAYS, "Alice")]:
+        add_user(store, user_id, name=name)
+        add_private_chat(store, user_id)
+        store.set_user_tz(user_id, "Europe/Berlin")
+        store.claim_delivery(user_id, date(2025, 3, 10), "q-daily", T0)
+        store.complete_delivery(user_id, date(2025, 3, 10), 7, T0)
+        store.claim_delivery(user_id, date(2025, 3, 11), "q-pending", at("2025-03-11 09:00"))
+        ask(store, user_id, 8, "q-ask", source="ask", user_id=user_id)
+        store.mark_hint_used(user_id, user_id, 7, T0)
+        answer(store, user_id, user_id, 7)
+        answer(store, user_id, user_id, 8, verdict="partial")
+    store.ensure_chat(GROUP, "supergroup", "Study group", T0, "UTC", "09:00")
+    ask(store, GROUP, 20, "q-group-quiz", user_id=GONE)
+    ask(store, GROUP, 21, "q-group-daily", source="daily")
+    for user_id in (GONE, STAYS):
+        store.mark_hint_used(user_id, GROUP, 20, T0)
+        answer(store, user_id, GROUP, 20)
+        answer(store, user_id, GROUP, 21, verdict="incorrect")
+    store.seen_update(31337, T0)

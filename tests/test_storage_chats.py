@@ -50,7 +50,7 @@ def test_ensure_chat_creates_a_subscribed_active_scheduled_chat(store):
     assert chat["subscribed"] is True
     assert chat["status"] == "active"
     assert chat["push_time"] == "09:00"
-    assert chat["next_push_at"] == "2025-03-10T08:00:00.000000+00:00"
+    assert chat["next_push_at"] == "2025-03-10T08:00:00Z"
 
 
 def test_ensure_chat_on_an_existing_chat_updates_the_title_only(store):
@@ -66,7 +66,7 @@ def test_blocked_chat_becomes_active_again_when_the_user_writes(store):
     assert blocked["status"] == "blocked" and blocked["next_push_at"] is None
     chat = store.reactivate_chat(1, at("2025-03-11 07:00"))
     assert chat["status"] == "active"
-    assert chat["next_push_at"] == "2025-03-11T09:00:00.000000+00:00"
+    assert chat["next_push_at"] == "2025-03-11T09:00:00Z"
 
 
 def test_update_chat_settings_recomputes_next_push_at(store):
@@ -74,7 +74,7 @@ def test_update_chat_settings_recomputes_next_push_at(store):
     chat = store.update_chat_settings(1, at("2025-03-10 06:00"), tz="Asia/Kolkata",
                                       push_time="20:15", level="intermediate")
     assert (chat["tz"], chat["level"]) == ("Asia/Kolkata", "intermediate")
-    assert chat["next_push_at"] == "2025-03-10T14:45:00.000000+00:00"
+    assert chat["next_push_at"] == "2025-03-10T14:45:00Z"
     assert store.update_chat_settings(1, T0, subscribed=False)["next_push_at"] is None
     assert store.update_chat_settings(1, T0, subscribed=True)["next_push_at"] is not None
 
@@ -91,7 +91,7 @@ def test_moving_the_push_later_after_todays_push_does_not_push_twice(store):
     add_private_chat(store, 1, now=at("2025-03-10 08:00"))
     store.claim_delivery(1, date(2025, 3, 10), "q-1", at("2025-03-10 09:00"))
     chat = store.update_chat_settings(1, at("2025-03-10 10:00"), push_time="12:00")
-    assert chat["next_push_at"] == "2025-03-11T12:00:00.000000+00:00"
+    assert chat["next_push_at"] == "2025-03-11T12:00:00Z"
 
 
 def test_set_chat_status_refuses_migrated(store):
@@ -119,7 +119,7 @@ def test_due_chats_after_downtime_sends_todays_question_at_todays_push_time(stor
     store.ensure_chat(1, "private", None, at("2025-03-10 06:00"), "UTC", "09:00")
     # the bot was down from the 10th 06:00 until the 12th 07:00
     assert store.due_chats(at("2025-03-12 07:00")) == []  # not early, not yesterday's
-    assert store.get_chat(1)["next_push_at"] == "2025-03-12T09:00:00.000000+00:00"
+    assert store.get_chat(1)["next_push_at"] == "2025-03-12T09:00:00Z"
     due = store.due_chats(at("2025-03-12 09:30"))
     assert [(row["chat_id"], row["local_date"]) for row in due] == [(1, "2025-03-12")]
 
@@ -144,7 +144,7 @@ def test_due_chats_uses_the_partial_index_range_scan(store):
 def test_skip_today_moves_the_push_to_tomorrow_without_a_delivery(store):
     add_private_chat(store, 1, now=at("2025-03-10 08:00"))
     chat = store.skip_today(1, at("2025-03-10 09:00"))
-    assert chat["next_push_at"] == "2025-03-11T09:00:00.000000+00:00"
+    assert chat["next_push_at"] == "2025-03-11T09:00:00Z"
     assert store.due_chats(at("2025-03-10 23:00")) == []
     assert store.recent_questions(1) == []
 
@@ -165,7 +165,7 @@ def test_migrate_chat_moves_settings_history_and_scores_to_the_supergroup(store)
     new = store.migrate_chat(-1, -1009, at("2025-03-10 13:00"))
     assert (new["type"], new["title"], new["tz"], new["push_time"], new["level"]) == \
         ("supergroup", "Study", "Europe/Berlin", "08:30", "advanced")
-    assert new["next_push_at"] == "2025-03-11T07:30:00.000000+00:00"  # the 10th was delivered
+    assert new["next_push_at"] == "2025-03-11T07:30:00Z"  # the 10th was delivered
     old = store.get_chat(-1)
     assert (old["status"], old["migrated_to"], old["next_push_at"]) == ("migrated", -1009, None)
     assert [row["user_id"] for row in store.leaderboard(-1009, None)] == [1, 2]

@@ -1,4 +1,3 @@
-import os
 import sqlite3
 from pathlib import Path
 
@@ -142,12 +141,22 @@ def test_read_only_location_raises_storage_error():
     assert "/proc/dl-tutor-bot-test.db" in str(info.value)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores directory permissions")
+def read_only_dir(path: Path) -> Path:
+    """chmod 555 a directory; skip if this process can write there anyway
+    (root with CAP_DAC_OVERRIDE ignores permission bits)."""
+    path.mkdir(exist_ok=True)
+    path.chmod(0o555)
+    try:
+        (path / "probe").touch()
+    except PermissionError:
+        return path
+    (path / "probe").unlink()
+    path.chmod(0o755)
+    pytest.skip("this process ignores directory permissions (root)")
+
+
 def test_read_only_directory_raises_storage_error(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
+    ro = read_only_dir(tmp_path / "ro")
     try:
         with pytest.raises(StorageError) as info:
             open_db(ro / "bot.db")
@@ -157,13 +166,10 @@ def test_read_only_directory_raises_storage_error(tmp_path):
 
 
 def test_existing_database_in_read_only_directory_raises_storage_error(tmp_path):
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    path = make_db(ro / "bot.db")
+    (tmp_path / "ro").mkdir()
+    path = make_db(tmp_path / "ro" / "bot.db")
     before = path.read_bytes()
-    ro.chmod(0o555)
+    ro = read_only_dir(tmp_path / "ro")
     try:
         with pytest.raises(StorageError):
             open_db(path)

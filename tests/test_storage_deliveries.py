@@ -25,11 +25,11 @@ def test_complete_delivery_marks_sent_records_the_message_and_schedules_tomorrow
     store.claim_delivery(1, date(2025, 3, 10), "q-1", at("2025-03-10 09:00"))
     delivery = store.complete_delivery(1, date(2025, 3, 10), 77, at("2025-03-10 09:00:02"))
     assert (delivery["state"], delivery["message_id"]) == ("sent", 77)
-    assert delivery["sent_at"] == "2025-03-10T09:00:02.000000+00:00"
+    assert delivery["sent_at"] == "2025-03-10T09:00:02Z"
     message = store.get_question_message(1, 77)
     assert (message["question_id"], message["source"], message["user_id"]) == \
         ("q-1", "daily", None)
-    assert store.get_chat(1)["next_push_at"] == "2025-03-11T09:00:00.000000+00:00"
+    assert store.get_chat(1)["next_push_at"] == "2025-03-11T09:00:00Z"
     assert store.pending_deliveries(at("2025-03-11 00:00")) == []
 
 

@@ -14,7 +14,7 @@ HOLD_LOCK = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
-conn.execute("INSERT INTO processed_updates VALUES (424242, '2025-03-10T12:00:00.000000+00:00')")
+conn.execute("INSERT INTO processed_updates VALUES (424242, '2025-03-10T12:00:00Z')")
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))
 conn.execute("COMMIT")
@@ -50,7 +50,7 @@ def test_a_write_lock_held_longer_than_busy_timeout_fails_cleanly_naming_the_pat
     path = tmp_path / "bot.db"
     s = Store.open(path)
     add_user(s, 1)
-    proc = hold_write_lock(path, 6.5)
+    proc = hold_write_lock(path, 5.8)
     with pytest.raises(StorageError, match="locked") as info:
         s.set_user_level(1, "advanced")
     proc.wait(timeout=15)

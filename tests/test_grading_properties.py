@@ -1,0 +1,37 @@
+"""Property tests: the grader and the search never raise and stay in range, whatever the input."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from content import find_questions, grade_reply, load_bank
+
+BANK = load_bank()
+QUESTIONS = st.sampled_from(BANK.questions)
+TEXT = st.text(max_size=5000) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(question=QUESTIONS, reply=TEXT)
+def test_grade_never_raises_and_score_in_range(question, reply):
+    grade = grade_reply(question, reply)
+    assert 0.0 <= grade.score <= 1.0
+    assert grade.verdict in ("correct", "partial", "incorrect")
+    assert len(grade.matched) + len(grade.missed) == len(question.key_terms)
+
+
+@settings(max_examples=200, deadline=None)
+@given(question=QUESTIONS, prefix=st.text(max_size=200), suffix=st.text(max_size=200))
+def test_model_answer_with_noise_around_it_still_grades_correct(question, prefix, suffix):
+    # Noise is separated by a full stop so it cannot negate the answer's first words.
+    grade = grade_reply(question, f"{prefix}.\n{question.answer}\n.{suffix}")
+    assert grade.verdict == "correct"
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=st.text(max_size=300), limit=st.integers(min_value=1, max_value=10))
+def test_search_never_raises(query, limit):
+    hits = find_questions(BANK, query, limit)
+    assert len(hits) <= limit
+    assert all(0 < h.score <= 100 for h in hits)

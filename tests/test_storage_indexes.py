@@ -1,0 +1,77 @@
+"""Every statement the Store runs is an index lookup or range scan: no full
+scan of a table, and every foreign key has an index on its child columns
+(so cascades on delete/migration are lookups too)."""
+
+import re
+from datetime import date
+
+from storage_fixtures import GROUP, STAYS, T0, at, populate, store  # noqa: F401
+
+PLAIN_SCAN = re.compile(r"^SCAN (\w+)(?! USING)")
+
+
+def full_scans(conn, sql):
+    plan = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+    return [row[-1] for row in plan if PLAIN_SCAN.match(row[-1])]
+
+
+def test_no_store_statement_scans_a_whole_table(store):
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    populate(store)
+    now = at("2025-03-12 12:00")
+    store.due_chats(now)
+    store.skip_today(STAYS, now)
+    store.recent_questions(GROUP)
+    store.open_question(STAYS, STAYS)
+    store.pending_deliveries(now)
+    store.user_stats(STAYS)
+    store.user_stats(STAYS, chat_id=GROUP)
+    store.leaderboard(GROUP, at("2025-03-10 00:00"))
+    store.leaderboard(GROUP, None)
+    store.streak(STAYS, now, "UTC")
+    store.export_user(STAYS)
+    store.release_delivery(STAYS, date(2025, 3, 11))
+    store.update_chat_settings(GROUP, now, push_time="10:00")
+    store.migrate_chat(GROUP, GROUP - 1, now)
+    store.recompute_streak(STAYS, now)
+    store.delete_user(STAYS)
+    store.db.conn.set_trace_callback(None)
+
+    checked, offenders = 0, {}
+    for sql in set(statements):
+        keyword = sql.lstrip().split(None, 1)[0].upper()
+        if keyword not in ("SELECT", "UPDATE", "DELETE", "INSERT", "WITH"):
+            continue
+        if "sqlite_master" in sql or "EXPLAIN" in sql:
+            continue
+        checked += 1
+        scans = full_scans(store.db.conn, sql)
+        if scans:
+            offenders[sql] = scans
+    assert checked > 30
+    assert offenders == {}
+    # the detector itself does catch a full scan
+    assert full_scans(store.db.conn, "SELECT * FROM attempts WHERE verdict = 'correct'")
+
+
+def test_every_foreign_key_has_an_index_on_its_child_columns(store):
+    conn = store.db.conn
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    missing = []
+    for table in tables:
+        keys = {}
+        for row in conn.execute(f"PRAGMA foreign_key_list({table})"):
+            keys.setdefault(row[0], []).append(row[3])
+        index_prefixes = []
+        for index in conn.execute(f"PRAGMA index_list({table})"):
+            cols = [c[2] for c in conn.execute(f"PRAGMA index_info({index[1]})")]
+            index_prefixes.append(cols)
+        pk = [r[1] for r in sorted(conn.execute(f"PRAGMA table_info({table})"),
+                                   key=lambda r: r[5]) if r[5]]
+        index_prefixes.append(pk)
+        for columns in keys.values():
+            if not any(cols[:len(columns)] == columns for cols in index_prefixes):
+                missing.append((table, columns))
+    assert missing == []
