@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storage.aio import AsyncStore  # noqa: E402
-from storage.db import iso, open_db  # noqa: E402
+from storage.db import iso  # noqa: E402
 from storage.store import Store  # noqa: E402
 
 UTC = timezone.utc
@@ -260,8 +261,8 @@ def main() -> None:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="storage-bench-")
         workdir = Path(tmp.name)
-    print(f"storage bench in {workdir} (sqlite {open_db.__module__}, cpus={os.cpu_count()})",
-          file=sys.stderr)
+    print(f"storage bench in {workdir} (SQLite {sqlite3.sqlite_version}, "
+          f"cpus={os.cpu_count()})", file=sys.stderr)
     bench_record_attempt(workdir, args.attempts)
     bench_due_chats(workdir, args.chats)
     bench_size(workdir, args.sample_users)

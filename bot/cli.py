@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from content import ContentError, find_questions, grade_reply, load_bank, read_bank
@@ -41,7 +42,7 @@ def cmd_content_list(args) -> int:
 def cmd_content_check(args) -> int:
     bank, problems = read_bank(Path(args.questions), Path(args.topics))
     if args.json:
-        _out({"ok": not problems, "questions": len(bank), "problems": [p.__dict__ for p in problems]})
+        _out({"ok": not problems, "questions": len(bank), "problems": [asdict(p) for p in problems]})
     else:
         for p in problems:
             print(p)

@@ -146,7 +146,13 @@ class Bank:
 def prepare_variant(text: str) -> Variant:
     """Prepare an alias for matching: drop filler words, mark acronyms and short words exact."""
     raw_words = re.findall(r"[^\W_]+", text)
-    acronyms = {w.casefold() for w in raw_words if len(w) >= 2 and (w.isupper() or any(c.isdigit() for c in w))}
+    # Acronyms (RNN), names with inner capitals (AdamW, ResNet) and words with digits (L2)
+    # are names: a typo-tolerant match would confuse AdamW with Adam, L1 with L2.
+    acronyms = {
+        w.casefold()
+        for w in raw_words
+        if len(w) >= 2 and (w.isupper() or any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:]))
+    }
     words = [t for t in tokenize(normalize(text))]
     content = [t for t in words if t.norm not in STOPWORDS] or words
     return Variant(

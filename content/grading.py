@@ -20,14 +20,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .bank import AliasToken, KeyTerm, Question, Variant
-from .text import NEGATORS, STOPWORDS, Token, max_typos, normalize, tokenize
+from .text import NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
 
 Verdict = Literal["correct", "partial", "incorrect"]
 
 CORRECT_AT = 0.70
 PARTIAL_AT = 0.30
 MAX_GAP = 2  # other content words allowed between two words of a multi-word term
-NEGATION_WINDOW = 3  # words before a match searched for "not", "no", "never", ...
+NEGATION_WINDOW = 4  # words before a match searched for "not", "no", "never", ... (same clause only)
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
 
 
@@ -72,68 +72,88 @@ class Grade:
 
 
 class _Reply:
-    """A reply prepared once per grading: content words indexed by form, stem and first letter."""
+    """A reply prepared once per grading: content words indexed by form, stem, first letter and length."""
 
-    __slots__ = ("text", "tokens", "content", "by_norm", "by_stem", "by_first", "joined", "_cache")
+    __slots__ = ("text", "words", "clauses", "sentences", "content", "by_norm", "_spans")
 
     def __init__(self, text: str):
         self.text = text
-        self.tokens: list[Token] = tokenize(text)
-        # content[i] = position in self.tokens of the i-th non-filler word
-        self.content: list[int] = [i for i, t in enumerate(self.tokens) if t.norm not in STOPWORDS]
+        self.words, self.clauses, self.sentences = scan(text)
+        # content[i] = index in self.words of the i-th non-filler word
+        self.content: list[int] = []
         self.by_norm: dict[str, list[int]] = {}
-        self.by_stem: dict[str, list[int]] = {}
-        self.by_first: dict[str, list[str]] = {}
-        self.joined: dict[str, list[tuple[int, int]]] = {}
-        for ci, ti in enumerate(self.content):
-            tok = self.tokens[ti]
-            if tok.norm not in self.by_norm:
-                self.by_first.setdefault(tok.norm[0], []).append(tok.norm)
-            self.by_norm.setdefault(tok.norm, []).append(ci)
-            self.by_stem.setdefault(tok.stem, []).append(ci)
-            if ci + 1 < len(self.content):
-                nxt = self.tokens[self.content[ci + 1]]
-                self.joined.setdefault(tok.norm + nxt.norm, []).append((ci, ci + 1))
-        self._cache: dict[AliasToken, list[int]] = {}
+        content, by_norm = self.content, self.by_norm
+        for wi, w in enumerate(self.words):
+            if w in STOPWORDS:
+                continue
+            hit = by_norm.get(w)
+            if hit is None:
+                by_norm[w] = [len(content)]
+            else:
+                hit.append(len(content))
+            content.append(wi)
+        self._spans: list[tuple[int, int]] | None = None
 
-    def positions(self, word: AliasToken) -> list[int]:
-        """Content positions where `word` occurs: exactly, by stem, or (long words only) with typos."""
-        hit = self._cache.get(word)
-        if hit is not None:
-            return hit
-        found = set(self.by_norm.get(word.norm, ()))
-        found.update(self.by_stem.get(word.stem, ()))
-        found.update(self.by_norm.get(word.norm + "s", ()))  # plural acronyms: RNNs, LSTMs, GRUs
-        budget = 0 if word.exact else max_typos(word.norm)
-        if budget:
-            candidates = [
-                w for w in self.by_first.get(word.norm[0], ()) if abs(len(w) - len(word.norm)) <= budget and len(w) > 3
-            ]
-            for w, dist, _ in process.extract(
-                word.norm, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None
-            ):
-                if dist <= min(budget, max_typos(w)):
-                    found.update(self.by_norm[w])
-        hit = sorted(found)
-        self._cache[word] = hit
-        return hit
+    def match_tokens(self, index: "_QuestionIndex") -> list[list[int]]:
+        """For every word of the question's aliases, the content positions where the reply has it.
 
-    def find(self, variant: Variant) -> list[tuple[int, int]]:
+        Works from the reply's side: each distinct reply word is looked up once (exact form,
+        stem, plural of an acronym, then typos against alias words of similar length sharing
+        its first letter), so the cost follows the reply's vocabulary, not the alias count.
+        """
+        found: list[list[int]] = [[] for _ in index.tokens]
+        by_norm, by_stem, plural, shapes = index.by_norm, index.by_stem, index.exact_plural, index.shapes
+        for w, cis in self.by_norm.items():
+            ids = set(by_norm.get(w, ()))
+            ids.update(by_stem.get(fast_stem(w), ()))
+            if w[-1] == "s":
+                ids.update(plural.get(w[:-1], ()))  # RNNs, LSTMs, GRUs
+            n = len(w)
+            if n > 3:
+                budget = max_typos(w)
+                candidates: list[str] = []
+                for length in range(max(4, n - budget), n + budget + 1):
+                    candidates.extend(shapes.get((w[0], length), ()))
+                if candidates:
+                    for norm, dist, _ in process.extract(w, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None):
+                        if dist and dist <= max_typos(norm):
+                            ids.update(index.fuzzy_ids[norm])
+            for i in ids:
+                found[i].extend(cis)
+        for positions in found:
+            if len(positions) > 1:
+                positions.sort()
+        return found
+
+    def joined_pairs(self, norm: str) -> list[tuple[int, int]]:
+        """Neighbouring words written apart that form `norm` together ("batch norm" for "batchnorm")."""
+        pairs = []
+        for k in range(2, len(norm) - 1):
+            left, right = self.by_norm.get(norm[:k]), self.by_norm.get(norm[k:])
+            if left and right:
+                following = set(right)
+                pairs.extend((p, p + 1) for p in left if p + 1 in following)
+        return pairs
+
+    def find(self, variant: Variant, lists: list[list[int]]) -> list[tuple[int, int]]:
         """Every (first, last) content-word span holding all of the variant's words close together.
 
-        Word order is free ("gradients vanish" matches "vanishing gradients"), but each gap
-        between neighbouring words may hold at most MAX_GAP other words.
+        `lists` holds the reply positions of each of the variant's words. Word order is free
+        ("gradients vanish" matches "vanishing gradients"), but each gap between neighbouring
+        words may hold at most MAX_GAP other words.
         """
         words = variant.tokens
         spans: list[tuple[int, int]] = []
         if len(words) == 1 and not words[0].exact:
-            spans.extend(self.joined.get(words[0].norm, ()))
-        lists = [self.positions(w) for w in words]
+            spans.extend(self.joined_pairs(words[0].norm))
         if not all(lists):
             return spans
         if len(words) == 1:
             return spans + [(p, p) for p in lists[0]]
-        width = (len(words) - 1) * (MAX_GAP + 1)
+        # An alias that carries its own negation ("doesn't overfit") must match word for word:
+        # with gaps, "doesn't reduce overfitting" would count as "doesn't overfit".
+        gap = 0 if any(w.norm in NEGATORS for w in words) else MAX_GAP
+        width = (len(words) - 1) * (gap + 1)
         hits = sorted((p, k) for k, ps in enumerate(lists) for p in ps)
         need = len(words)
         counts = [0] * need
@@ -147,25 +167,28 @@ class _Reply:
                 covered -= counts[j] == 0
                 lo += 1
             if covered == need and (not spans or hits[lo][0] > spans[-1][1]):
-                spans.append((hits[lo][0], p))
+                first_word, last_word = self.content[hits[lo][0]], self.content[p]
+                if self.sentences[first_word] == self.sentences[last_word]:
+                    spans.append((hits[lo][0], p))
         return spans
 
     def negated(self, first_content: int) -> bool:
         """True when a negator stands within a few words before the match, in the same clause."""
-        ti = self.content[first_content]
-        clause = self.tokens[ti].clause
-        for j in range(max(0, ti - NEGATION_WINDOW), ti):
-            tok = self.tokens[j]
-            if tok.clause != clause or tok.norm not in NEGATORS:
+        wi = self.content[first_content]
+        clause = self.clauses[wi]
+        for j in range(max(0, wi - NEGATION_WINDOW), wi):
+            if self.clauses[j] != clause or self.words[j] not in NEGATORS:
                 continue
-            after = self.tokens[j + 1].norm if j + 1 < len(self.tokens) else ""
-            if after != "only":  # "not only X but also Y" affirms X
+            if self.words[j + 1] != "only":  # "not only X but also Y" affirms X
                 return True
         return False
 
     def span_text(self, first: int, last: int) -> tuple[int, int, str]:
-        start = self.tokens[self.content[first]].start
-        end = self.tokens[self.content[last]].end
+        upto = self.content[last]
+        if self._spans is None or len(self._spans) <= upto:
+            self._spans = word_spans(self.text, self.words, max(upto, 2 * len(self._spans or ())))
+        start = self._spans[self.content[first]][0]
+        end = self._spans[upto][1]
         return start, end, self.text[start:end]
 
 
@@ -181,12 +204,56 @@ def is_keyword_list(reply: str) -> bool:
     return all(len(f.split()) <= 3 for f in fragments)
 
 
-def _match_term(reply: _Reply, term: KeyTerm) -> tuple[TermMatch | None, bool]:
+class _QuestionIndex:
+    """A question's alias words, indexed once: by form, by stem, and by (first letter, length)."""
+
+    def __init__(self, question: Question):
+        self.tokens: list[AliasToken] = []
+        ids: dict[AliasToken, int] = {}
+        self.variant_ids: list[list[tuple[int, ...]]] = []
+        for term in question.key_terms:
+            per_term = []
+            for variant in term.variants:
+                per_term.append(tuple(ids.setdefault(t, len(ids)) for t in variant.tokens))
+            self.variant_ids.append(per_term)
+        self.tokens = list(ids)
+        self.by_norm: dict[str, list[int]] = {}
+        self.by_stem: dict[str, list[int]] = {}
+        self.exact_plural: dict[str, list[int]] = {}
+        self.shapes: dict[tuple[str, int], list[str]] = {}
+        self.fuzzy_ids: dict[str, list[int]] = {}
+        for i, t in enumerate(self.tokens):
+            self.by_norm.setdefault(t.norm, []).append(i)
+            self.by_stem.setdefault(t.stem, []).append(i)
+            if t.exact:
+                self.exact_plural.setdefault(t.norm, []).append(i)
+            elif max_typos(t.norm):
+                if t.norm not in self.fuzzy_ids:
+                    self.shapes.setdefault((t.norm[0], len(t.norm)), []).append(t.norm)
+                self.fuzzy_ids.setdefault(t.norm, []).append(i)
+
+
+_INDEXES: dict[int, tuple[Question, _QuestionIndex]] = {}
+
+
+def _index_of(question: Question) -> _QuestionIndex:
+    """Built on first use per question and kept (the bank is loaded once per process)."""
+    hit = _INDEXES.get(id(question))
+    if hit is not None and hit[0] is question:
+        return hit[1]
+    if len(_INDEXES) > 20_000:
+        _INDEXES.clear()
+    index = _QuestionIndex(question)
+    _INDEXES[id(question)] = (question, index)
+    return index
+
+
+def _match_term(reply: _Reply, term: KeyTerm, variant_ids, positions) -> tuple[TermMatch | None, bool]:
     """Find the first un-negated occurrence of a term; report whether only negated ones exist."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
-    for variant in term.variants:
-        for first, last in reply.find(variant):
+    for variant, ids in zip(term.variants, variant_ids):
+        for first, last in reply.find(variant, [positions[i] for i in ids]):
             if reply.negated(first):
                 saw_negated = True
                 continue
@@ -210,14 +277,16 @@ def grade_reply(question: Question, reply: str) -> Grade:
     if not prepared.content:
         return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="no words to grade")
 
+    index = _index_of(question)
+    positions = prepared.match_tokens(index)
     matched: list[TermMatch] = []
     missed: list[str] = []
     negated: list[str] = []
     got = total = 0.0
     required_missed = False
-    for term in terms:
+    for term, variant_ids in zip(terms, index.variant_ids):
         total += term.weight
-        match, was_negated = _match_term(prepared, term)
+        match, was_negated = _match_term(prepared, term, variant_ids, positions)
         if match:
             matched.append(match)
             got += term.weight

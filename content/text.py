@@ -26,12 +26,13 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-NEGATORS = frozenset({"not", "no", "never", "neither", "nor", "cannot"})
+NEGATORS = frozenset({"not", "no", "never", "neither", "nor", "cannot", "nothing", "none"})
 
 # A word: letters/digits (any script). Clause punctuation is kept as a separate token so the
 # grader can stop a negation at a clause boundary ("no dropout; batch norm ..." ).
 _TOKEN_RE = re.compile(r"[^\W_]+|[.;:!?,()\[\]\n]", re.UNICODE)
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_SENTENCE_ENDS = frozenset(".;:!?\n")
+_CURLY = ("\u2019", "\u2018", "\u02bc")
 _NT_RE = re.compile(r"(\w)n't\b")
 
 # British -ise/-isation spellings are folded to -ize/-ization before stemming; applied to both
@@ -55,7 +56,10 @@ class Token:
 
 def normalize(text: str) -> str:
     """NFKC + casefold + straight apostrophes; `n't` becomes ` not` so negation is one token."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():  # str.replace runs in C; a translate table with a dict is slower
+        for curly in _CURLY:
+            text = text.replace(curly, "'")
     text = _NT_RE.sub(r"\1 not", text.casefold())
     return text.replace("cannot", "can not")
 
@@ -83,6 +87,58 @@ def tokenize(text: str) -> list[Token]:
         tokens.append(Token(word, stem(word), m.start(), m.end(), index, clause))
         index += 1
     return tokens
+
+
+_STEMS: dict[str, str] = {}
+
+
+def fast_stem(word: str) -> str:
+    """`stem` through a plain dict: the grader's hot path calls it for every word of a reply."""
+    hit = _STEMS.get(word)
+    if hit is None:
+        if len(_STEMS) > 200_000:  # bounded: arbitrary input must not grow memory forever
+            _STEMS.clear()
+        hit = _STEMS[word] = stem(word)
+    return hit
+
+
+def scan(text: str) -> tuple[list[str], list[int], list[int]]:
+    """Words of normalised `text`, the clause and the sentence of each — the fast path of `tokenize`.
+
+    A comma ends a clause (negation scope); `. ; : ! ?` and new lines end a sentence too
+    (a multi-word term must not be assembled from two sentences). `findall` runs in C;
+    offsets are not computed here (see `word_spans`): the grader needs only a few.
+    """
+    words: list[str] = []
+    clauses: list[int] = []
+    sentences: list[int] = []
+    clause = sentence = 0
+    for piece in _TOKEN_RE.findall(text):
+        if piece == "but" or not piece[0].isalnum():
+            clause += 1
+            if piece in _SENTENCE_ENDS:
+                sentence += 1
+            continue
+        words.append(piece)
+        clauses.append(clause)
+        sentences.append(sentence)
+    return words, clauses, sentences
+
+
+def word_spans(text: str, words: list[str], upto: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of `words[0..upto]` (as returned by `scan`) in `text`.
+
+    Between two words there are only non-word characters, so the next occurrence of a word
+    after the previous one's end is that word itself: `str.find` is enough, no regex.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    find = text.find
+    for word in words[: upto + 1]:
+        start = find(word, pos)
+        pos = start + len(word)
+        spans.append((start, pos))
+    return spans
 
 
 def content_words(text: str) -> list[str]:

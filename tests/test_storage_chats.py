@@ -176,3 +176,22 @@ def test_migrate_chat_moves_settings_history_and_scores_to_the_supergroup(store)
     ask(store, -1009, 500, "q-new")
     assert answer(store, 1, -1009, 500, question_id="q-new") is not None
     assert store.migrate_chat(-1, -1009, T0)["chat_id"] == -1009  # idempotent
+
+
+def test_naive_datetimes_are_refused_everywhere_time_is_injected(store):
+    from datetime import datetime
+
+    with pytest.raises(ValueError, match="naive"):
+        store.touch_user(1, "Ada", None, None, datetime(2025, 3, 10, 12, 0))
+    with pytest.raises(ValueError, match="naive"):
+        store.due_chats(datetime(2025, 3, 10, 12, 0))
+
+
+def test_storage_never_imports_telegram_bot_or_content():
+    import subprocess
+    import sys
+
+    code = ("import sys, storage, storage.store, storage.aio, storage.schedule, storage.streaks;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('telegram', 'bot', 'content')];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -5,7 +5,7 @@ scan of a table, and every foreign key has an index on its child columns
 import re
 from datetime import date
 
-from storage_fixtures import GROUP, STAYS, T0, at, populate, store  # noqa: F401
+from storage_fixtures import GROUP, STAYS, at, populate, store  # noqa: F401
 
 PLAIN_SCAN = re.compile(r"^SCAN (\w+)(?! USING)")
 
