@@ -25,7 +25,7 @@ from .text import NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, wo
 Verdict = Literal["correct", "partial", "incorrect"]
 
 CORRECT_AT = 0.70
-PARTIAL_AT = 0.30
+PARTIAL_AT = 0.20
 MAX_GAP = 2  # other content words allowed between two words of a multi-word term
 NEGATION_WINDOW = 4  # words before a match searched for "not", "no", "never", ... (same clause only)
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
@@ -166,21 +166,39 @@ class _Reply:
                 counts[j] -= 1
                 covered -= counts[j] == 0
                 lo += 1
+            # All words of a term must come from the sentence of the newest hit.
+            sentence = self.sentences[self.content[p]]
+            while covered == need and self.sentences[self.content[hits[lo][0]]] != sentence:
+                j = hits[lo][1]
+                counts[j] -= 1
+                covered -= counts[j] == 0
+                lo += 1
             if covered == need and (not spans or hits[lo][0] > spans[-1][1]):
-                first_word, last_word = self.content[hits[lo][0]], self.content[p]
-                if self.sentences[first_word] == self.sentences[last_word]:
-                    spans.append((hits[lo][0], p))
+                spans.append((hits[lo][0], p))
         return spans
 
-    def negated(self, first_content: int) -> bool:
-        """True when a negator stands within a few words before the match, in the same clause."""
-        wi = self.content[first_content]
-        clause = self.clauses[wi]
-        for j in range(max(0, wi - NEGATION_WINDOW), wi):
-            if self.clauses[j] != clause or self.words[j] not in NEGATORS:
-                continue
-            if self.words[j + 1] != "only":  # "not only X but also Y" affirms X
+    def negated(self, first: int, last: int) -> bool:
+        """True when a negator stands in the match, or within a few content words before it in its clause.
+
+        Filler words do not count toward the distance, so "nothing to do with the softmax"
+        still negates "softmax".
+        """
+        words, clauses = self.words, self.clauses
+        start, end = self.content[first], self.content[last]
+        for j in range(start + 1, end):  # free word order: "gradients neither vanish"
+            if words[j] in NEGATORS and words[j + 1] != "only":
                 return True
+        clause, seen = clauses[start], 0
+        for j in range(start - 1, -1, -1):
+            if clauses[j] != clause:
+                break
+            if words[j] in NEGATORS:
+                if words[j + 1] != "only":  # "not only X but also Y" affirms X
+                    return True
+            elif words[j] not in STOPWORDS:
+                seen += 1
+                if seen >= NEGATION_WINDOW:
+                    break
         return False
 
     def span_text(self, first: int, last: int) -> tuple[int, int, str]:
@@ -254,7 +272,7 @@ def _match_term(reply: _Reply, term: KeyTerm, variant_ids, positions) -> tuple[T
     saw_negated = False
     for variant, ids in zip(term.variants, variant_ids):
         for first, last in reply.find(variant, [positions[i] for i in ids]):
-            if reply.negated(first):
+            if reply.negated(first, last):
                 saw_negated = True
                 continue
             if best is None or first < best[0]:

@@ -1,0 +1,323 @@
+"""Shared pieces of the end-to-end benchmarks (answer_cost, latency, fanout).
+
+* `Fake`: the test suite's fake Bot API server (tests/fake_telegram.py) plus what a benchmark
+  needs: the moment each reply arrives (perf_counter, the same clock as `handed_out`), replies
+  indexed by the message they answer, messages indexed by chat (the base class scans a list).
+* `BotProcess`: the bot (or the echo baseline) as a child process of *this* Python, so its CPU
+  (utime + stime of all its threads, from /proc) and peak RSS are its own and the fake server's
+  work, done here in the benchmark process, is not counted.
+* `echo_main`: the baseline, a bare python-telegram-bot application that replies with the text
+  it got (`python bench/_harness.py echo`), no grading and no storage.
+* `realistic_reply`: a learner's answer made from a question's model answer and key terms.
+
+Everything talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+import random
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.fake_telegram import FakeTelegram, Sent  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------------------------------ server
+class Fake(FakeTelegram):
+    """FakeTelegram that timestamps replies with perf_counter and indexes them."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.by_chat: dict[int, list[Sent]] = defaultdict(list)
+        self.reply_at: dict[tuple[int, int], float] = {}  # (chat id, replied-to message id) -> arrival
+        self.reply_text: dict[tuple[int, int], str] = {}
+        self.send_count = 0
+        self.keep_calls = False
+
+    async def _handle(self, request):
+        response = await super()._handle(request)
+        if not self.keep_calls and len(self.calls) > 1000:  # the base class keeps every call
+            del self.calls[:-100]
+        return response
+
+    async def api_sendMessage(self, params):
+        response = await super().api_sendMessage(params)
+        now = time.perf_counter()
+        sent = self.sent[-1]
+        self.send_count += 1
+        self.by_chat[sent.chat_id].append(sent)
+        to = sent.reply_to
+        if to is not None:
+            self.reply_at.setdefault((sent.chat_id, to), now)
+            self.reply_text.setdefault((sent.chat_id, to), sent.text)
+        return response
+
+    def push_message(self, user_id: int, text: str, reply_to: Sent | None = None) -> tuple[int, int]:
+        """Queue a private message; returns (update id, message id)."""
+        update_id = self.message(user_id, text, reply_to=reply_to)
+        return update_id, self.updates[-1]["message"]["message_id"]
+
+    def got_getupdates(self) -> bool:
+        return any(m == "getUpdates" for m, _ in self.calls)
+
+
+async def wait_until(condition, timeout: float, what: str, step: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(step)
+
+
+# ------------------------------------------------------------------------------------------ process
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of `pid` (seconds)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of stat(5)
+
+
+def proc_status_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def self_cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def quiet_push_env(now: datetime | None = None) -> dict[str, str]:
+    """Settings under which no chat is due for its daily push during a run.
+
+    A new chat is due at today's push time even when that has passed (catch-up), so pick a time
+    zone where it is about noon now and a push time of 23:59: half a day away.
+    """
+    now = now or datetime.now(UTC)
+    offset = (12 - now.hour) % 24
+    if offset > 12:
+        offset -= 24
+    tz = "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT-5 is UTC+5
+    return {"TUTOR_DEFAULT_TZ": tz, "TUTOR_DEFAULT_TIME": "23:59", "TUTOR_TICK_SECONDS": "3600"}
+
+
+class BotProcess:
+    """The bot (`python -m bot.cli run`) or the echo baseline as a child process."""
+
+    def __init__(self, fake: Fake, *, kind: str = "bot", env: dict[str, str] | None = None,
+                 workdir: Path, name: str | None = None):
+        self.fake = fake
+        self.kind = kind
+        self.name = name or kind
+        self.log_path = workdir / f"{self.name}.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TUTOR_", "TELEGRAM_"))},
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_BASE_URL": fake.base_url,
+            "TUTOR_DB": str(workdir / "tutor.db"),
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def start(self, timeout: float = 60) -> "BotProcess":
+        if self.kind == "bot":
+            cmd = [sys.executable, "-m", "bot.cli", "run"]
+        else:
+            cmd = [sys.executable, str(Path(__file__).resolve()), "echo"]
+        self.fake.calls.clear()
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            await wait_until(lambda: self.fake.got_getupdates() or self.proc.poll() is not None, timeout, f"{self.name} to poll")
+        except TimeoutError:
+            self.kill()
+            raise
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+        return self
+
+    def cpu(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
+    def rss_mib(self) -> float:
+        return proc_status_kib(self.pid, "VmRSS") / 1024
+
+    def peak_rss_mib(self) -> float:
+        return proc_status_kib(self.pid, "VmHWM") / 1024
+
+    def tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def log_errors(self) -> list[str]:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
+
+    async def stop(self, timeout: float = 20) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.proc.poll() is None:
+            self.kill()
+        self._log.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Meter:
+    """CPU (of the child and of this process) and wall time over a phase."""
+
+    def __init__(self, bot: BotProcess):
+        self.bot = bot
+
+    def __enter__(self) -> "Meter":
+        self.wall0, self.cpu0, self.self0 = time.perf_counter(), self.bot.cpu(), self_cpu_seconds()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = self.bot.cpu() - self.cpu0
+        self.fake_cpu = self_cpu_seconds() - self.self0
+
+
+# ------------------------------------------------------------------------------------------ replies
+def question_of(bank, text: str):
+    """The bank question a question message shows (by its escaped question text)."""
+    for q in bank.questions:
+        if html.escape(q.question, quote=False) in text:
+            return q
+    return None
+
+
+def realistic_reply(q, rng: random.Random) -> str:
+    """A learner's answer: a paraphrase of part of the model answer, naming some key ideas by an
+    alias, with the odd typo; sometimes the full answer, sometimes a vague miss."""
+    sentences = [s.strip() for s in q.answer.replace("\n", " ").split(". ") if s.strip()]
+    roll = rng.random()
+    if roll < 0.15:  # a vague answer that misses most ideas
+        return rng.choice(["I think it helps the model train better and generalise.",
+                           "Not sure, something about making the network more stable during training?",
+                           "It is a trick to make gradients behave, it improves accuracy on the test set."])
+    parts = []
+    if roll < 0.30:
+        parts.extend(sentences)  # the full model answer, as a learner who knows it cold
+    else:
+        take = max(1, min(len(sentences), rng.randint(1, 3)))
+        parts.extend(sentences[:take])
+        terms = list(q.key_terms)
+        rng.shuffle(terms)
+        named = []
+        for term in terms[: rng.randint(1, max(1, len(terms) - 1))]:
+            options = [term.term, *term.aliases]
+            named.append(rng.choice(options))
+        if named:
+            parts.append("Basically it is about " + ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1])
+    text = ". ".join(parts)
+    if rng.random() < 0.5:  # one typo: swap two letters in a longer word
+        words = text.split()
+        long_words = [i for i, w in enumerate(words) if len(w) > 6 and w.isalpha()]
+        if long_words:
+            i = rng.choice(long_words)
+            w = words[i]
+            j = rng.randint(1, len(w) - 2)
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            text = " ".join(words)
+    return text[:1500]
+
+
+# ------------------------------------------------------------------------------------------ stats
+def percentiles(samples: list[float]) -> tuple[float, float, float, float]:
+    """p50, p95, p99, max (nearest-rank)."""
+    s = sorted(samples)
+    pick = lambda p: s[min(len(s) - 1, max(0, int(round(p * len(s) + 0.5)) - 1))]  # noqa: E731
+    return statistics.median(s), pick(0.95), pick(0.99), s[-1]
+
+
+def workdir(prefix: str) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+# ------------------------------------------------------------------------------------------ echo bot
+def echo_main() -> int:
+    """The baseline: python-telegram-bot with one MessageHandler that replies with the text.
+
+    Same framework settings as the bot (concurrent updates, polling, link previews off) and the
+    same rate limiter configuration (bot.app.rate_limiter, from TUTOR_MAX_MESSAGES_PER_SECOND).
+    """
+    import logging
+
+    from telegram import LinkPreviewOptions, ReplyParameters, Update
+    from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
+
+    from bot.app import ALLOWED_UPDATES, rate_limiter
+    from bot.config import load_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    config = load_config()
+
+    async def echo(update: Update, context) -> None:
+        message = update.effective_message
+        await context.bot.send_message(
+            message.chat_id, message.text,
+            reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True),
+        )
+
+    builder = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(64)
+    )
+    limiter = rate_limiter(config)
+    if limiter is not None:
+        builder = builder.rate_limiter(limiter)
+    app = builder.build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["echo"]:
+        raise SystemExit(echo_main())
+    print("usage: python bench/_harness.py echo  (the echo baseline bot; the benchmarks start it)", file=sys.stderr)
+    raise SystemExit(2)
