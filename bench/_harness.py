@@ -31,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The project root must come before bench/ (which Python puts first when running a script here):
+# bench/storage.py would otherwise shadow the storage package.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 
 from tests.fake_telegram import FakeTelegram, Sent  # noqa: E402
 

@@ -132,7 +132,12 @@ class _Reply:
             left, right = self.by_norm.get(norm[:k]), self.by_norm.get(norm[k:])
             if left and right:
                 following = set(right)
-                pairs.extend((p, p + 1) for p in left if p + 1 in following)
+                sentence = self.sentences
+                pairs.extend(
+                    (p, p + 1)
+                    for p in left
+                    if p + 1 in following and sentence[self.content[p]] == sentence[self.content[p + 1]]
+                )
         return pairs
 
     def find(self, variant: Variant, lists: list[list[int]]) -> list[tuple[int, int]]:

@@ -134,3 +134,35 @@ def test_messy_replies_grade_without_error(dropout, reply):
     grade = grade_reply(dropout, reply)
     assert 0.0 <= grade.score <= 1.0
     assert grade.verdict in ("correct", "partial", "incorrect")
+
+
+def test_negation_inside_a_free_order_phrase(rnn):
+    assert "vanishing gradients" in grade_reply(rnn, "the gradients vanish").matched_terms
+    assert "vanishing gradients" not in grade_reply(rnn, "the gradients never vanish").matched_terms
+
+
+def test_contraction_typed_without_apostrophe_negates(dropout):
+    grade = grade_reply(dropout, "it doesnt reduce overfitting")
+    assert "regularization" in grade.negated
+
+
+def test_negation_distance_counts_content_words_only(dropout):
+    grade = grade_reply(dropout, "it has nothing to do with the idea of reducing overfitting")
+    assert "regularization" not in grade.matched_terms
+
+
+def test_phrase_may_not_be_assembled_across_sentences(rnn):
+    grade = grade_reply(rnn, "The layer is hidden. State machines are different.")
+    assert "hidden state" not in grade.matched_terms
+
+
+def test_decimal_point_and_eg_do_not_end_a_sentence(rnn):
+    assert "hidden state" in grade_reply(rnn, "hidden 0.5 state").matched_terms
+    assert "hidden state" in grade_reply(rnn, "a hidden (e.g. recurrent) state").matched_terms
+
+
+def test_short_words_are_not_fuzzed():
+    question = one_term_question("pool layer")
+    assert grade_reply(question, "poll layer").matched == ()
+    assert grade_reply(question, "pool lyer").matched == ()  # a typed word of 4 letters is never fuzzed
+    assert grade_reply(one_term_question("pool layer"), "pool layre").matched_terms == ["pool layer"]
