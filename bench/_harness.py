@@ -178,6 +178,16 @@ class BotProcess:
         except OSError:
             return ""
 
+    def first_traceback(self, lines: int = 25) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        for i, line in enumerate(text):
+            if line.startswith("Traceback"):
+                return "\n".join(text[max(0, i - 1):i + lines])
+        return ""
+
     def log_errors(self) -> list[str]:
         try:
             text = self.log_path.read_text(errors="replace")
@@ -287,7 +297,6 @@ def echo_main() -> int:
     from telegram import LinkPreviewOptions, ReplyParameters, Update
     from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
 
-    from bot.app import ALLOWED_UPDATES, rate_limiter
     from bot.config import load_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -308,12 +317,14 @@ def echo_main() -> int:
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(64)
     )
-    limiter = rate_limiter(config)
-    if limiter is not None:
-        builder = builder.rate_limiter(limiter)
+    if config.max_messages_per_second > 0:
+        from bot.app import rate_limiter  # the bot's own limiter settings (imported only when used)
+
+        builder = builder.rate_limiter(rate_limiter(config))
     app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    app.run_polling(allowed_updates=[Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
+                    drop_pending_updates=False)
     return 0
 
 

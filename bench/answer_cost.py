@@ -82,6 +82,9 @@ async def run_bot(fake: Fake, tmp: Path, users: int, per_user: int, rng: random.
             stop_profiler(spy)
         verdicts = Counter(verdict_of(fake.reply_text[k]) for k in keys)
         rss = bot.peak_rss_mib()
+    except BaseException:
+        print(f"the bot failed; its log ({bot.log_path}):\n{bot.first_traceback() or bot.tail()}", file=sys.stderr)
+        raise
     finally:
         await bot.stop()
     errors = bot.log_errors()

@@ -12,10 +12,13 @@ from telegram.ext import ContextTypes
 
 from content import grade_reply
 
-from . import texts
-from .access import is_group, user_tz
+from . import interview, review, texts
+from .access import is_group
+from .learning import record_graded
 from .sending import reply_html
 from .services import services
+
+DISPUTE = "d:"
 
 MAX_GRADED_CHARS = 4096
 
@@ -79,28 +82,65 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
         return
 
     grade = grade_reply(question, text[:MAX_GRADED_CHARS])
-    result = await svc.store.record_attempt(
-        user_id=user.id,
-        chat_id=message.chat_id,
-        question_id=question.id,
-        question_message_id=qmsg,
-        topic=question.topic,
-        score=grade.score,
-        verdict=grade.verdict,
-        matched=grade.matched_terms,
-        used_hint=False,
-        revealed=False,
-        now=svc.now(),
-        tz_name=await user_tz(context, user.id),
+    result = await record_graded(
+        context, user_id=user.id, chat_id=message.chat_id, question=question, question_message_id=qmsg, grade=grade
     )
     if result is None:  # a concurrent duplicate of this very answer won the race
         return
     streak = result.streak.current
+    freeze_note = texts.freeze_used(result.freezes_used) if getattr(result, "freezes_used", 0) else ""
+    source = record.get("source")
+    dispute = InlineKeyboardButton("🙋 I think I was right", callback_data=f"{DISPUTE}{qmsg}")
+    if source == "interview":
+        await interview.after_answer(context, update, record, question, grade)
+        return
     if group:
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("📖 Model answer", callback_data=f"r:{question.id}"[:64])]])
-        await reply_html(message, texts.verdict_group(name, grade, streak), reply_markup=markup)
-    else:
-        body = texts.verdict_private(question, grade, streak)
-        if len(text) > MAX_GRADED_CHARS:
-            body = texts.TOO_LONG_NOTE + "\n" + body
-        await reply_html(message, body)
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("📖 Model answer", callback_data=f"r:{question.id}"[:64])], [dispute]]
+        )
+        await reply_html(message, texts.verdict_group(name, grade, streak) + freeze_note, reply_markup=markup)
+        return
+    body = texts.verdict_private(question, grade, streak) + freeze_note
+    if len(text) > MAX_GRADED_CHARS:
+        body = texts.TOO_LONG_NOTE + "\n" + body
+    await reply_html(message, body, reply_markup=InlineKeyboardMarkup([[dispute]]))
+    if source == "review":
+        await review.send_next_review(context, message.chat_id, user.id)
+
+
+async def on_dispute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"I think I was right": keep the reply, verdict and matched terms for a content author.
+
+    The attempt is looked up for the person who pressed, in the chat the button is in, so a
+    forged press can only ever dispute the presser's own grade.
+    """
+    svc = services(context)
+    query = update.callback_query
+    message = query.message
+    try:
+        qmsg = int((query.data or "").removeprefix(DISPUTE))
+    except ValueError:
+        qmsg = 0
+    attempt = await svc.store.get_attempt(query.from_user.id, message.chat.id, qmsg) if isinstance(message, Message) else None
+    question = svc.bank.get(attempt["question_id"]) if attempt else None
+    if attempt is None or question is None:
+        await query.answer(texts.DISPUTE_NOT_YOURS, show_alert=True)
+        return
+    answer_message = message.reply_to_message
+    reply = (answer_message.text or "") if answer_message is not None else ""
+    if reply.startswith("/answer"):
+        reply = answer_text_of_command(answer_message)
+    grade = grade_reply(question, reply) if reply else None
+    await svc.store.record_dispute(
+        user_id=query.from_user.id,
+        chat_id=message.chat.id,
+        question_id=question.id,
+        question_message_id=qmsg,
+        reply=reply[:MAX_GRADED_CHARS],
+        verdict=attempt["verdict"],
+        score=attempt["score"],
+        matched=grade.matched_terms if grade else [],
+        missed=list(grade.missed) if grade else [],
+        now=svc.now(),
+    )
+    await query.answer(texts.DISPUTE_THANKS, show_alert=True)

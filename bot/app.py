@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from content import Bank, ContentError, load_bank
 
-from . import answers, daily, lookup, onboarding, progress, quiz, settings, texts
+from . import answers, daily, interview, lookup, onboarding, progress, quiz, reminders, review, settings, texts
 from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
@@ -96,6 +96,10 @@ async def post_init(application: Application) -> None:
     )
     application.job_queue.run_repeating(
         daily.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push", job_kwargs={"max_instances": 3}
+    )
+    application.job_queue.run_repeating(
+        reminders.send_reminders, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
+        job_kwargs={"max_instances": 1},
     )
 
 
@@ -171,6 +175,10 @@ def add_handlers(app: Application) -> None:
         "settime": settings.settime,
         "timezone": settings.timezone,
         "level": settings.level,
+        "daystart": settings.daystart,
+        "reminders": settings.reminders,
+        "review": review.review,
+        "interview": interview.interview,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message))
@@ -180,6 +188,7 @@ def add_handlers(app: Application) -> None:
             CallbackQueryHandler(onboarding.forget_button, pattern=r"^f:(yes|no)$"),
             CallbackQueryHandler(lookup.ask_button, pattern=lookup.PATTERN),
             CallbackQueryHandler(quiz.show_group_answer, pattern=r"^r:"),
+            CallbackQueryHandler(answers.on_dispute, pattern=r"^d:"),
             CallbackQueryHandler(stale_button),
             ChatMemberHandler(onboarding.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),

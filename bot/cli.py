@@ -115,6 +115,75 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _store(args):
+    """The database named by --db, TUTOR_DB or tutor.db; a bad file is one clear line, exit 1."""
+    import os
+
+    from storage.db import StorageError
+    from storage.store import Store
+
+    path = args.db or os.environ.get("TUTOR_DB") or "tutor.db"
+    try:
+        return Store.open(path)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_export_reviews(args) -> int:
+    """Every review, as the JSON list of ReviewLog dicts that py-fsrs's Optimizer reads."""
+    from content.srs import optimizer_logs
+
+    store = _store(args)
+    try:
+        logs = optimizer_logs(store.review_logs())
+    finally:
+        store.close()
+    text = json.dumps(logs, ensure_ascii=False, indent=None)
+    if args.out and args.out != "-":
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {len(logs)} reviews to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def group_disputes(disputes: list[dict]) -> dict:
+    """Open disputes by question, then by missed key term: where an alias is probably missing."""
+    grouped: dict[str, dict] = {}
+    for d in disputes:
+        entry = grouped.setdefault(d["question_id"], {"count": 0, "missed": {}, "replies": []})
+        entry["count"] += 1
+        entry["replies"].append({"reply": d.get("reply") or "", "verdict": d.get("verdict"), "score": d.get("score")})
+        missed = d.get("missed") or []
+        if isinstance(missed, str):
+            missed = json.loads(missed)
+        for term in missed:
+            entry["missed"][term] = entry["missed"].get(term, 0) + 1
+    return dict(sorted(grouped.items(), key=lambda kv: -kv[1]["count"]))
+
+
+def cmd_content_disputes(args) -> int:
+    store = _store(args)
+    try:
+        grouped = group_disputes(store.open_disputes())
+    finally:
+        store.close()
+    if args.json:
+        _out(grouped)
+        return 0
+    if not grouped:
+        print("no open disputes")
+        return 0
+    for qid, entry in grouped.items():
+        print(f"{qid}: {entry['count']} dispute(s)")
+        for term, n in sorted(entry["missed"].items(), key=lambda kv: -kv[1]):
+            print(f"  missed {term!r}: {n}")
+        for r in entry["replies"][:5]:
+            print(f"    [{r['verdict']}] {r['reply'][:120]!r}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from bot.app import run
 
@@ -141,6 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     chk = csub.add_parser("check", help="validate the bank; exit 1 on problems")
     chk.add_argument("--json", action="store_true")
     chk.set_defaults(func=cmd_content_check)
+
+    disputes = csub.add_parser("disputes", help="open grading disputes by question and missed key term")
+    disputes.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    disputes.add_argument("--json", action="store_true")
+    disputes.set_defaults(func=cmd_content_disputes)
+
+    export = sub.add_parser("export-reviews", help="the review log as JSON for the FSRS optimizer")
+    export.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    export.add_argument("--out", help="output file (default: standard output)")
+    export.set_defaults(func=cmd_export_reviews)
 
     grade = sub.add_parser("grade", help="grade a reply: tutor-bot grade QUESTION_ID \"reply\"")
     grade.add_argument("question_id", nargs="?")

@@ -20,8 +20,8 @@ async def streak(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None:
         return
-    current, longest = await svc.store.streak(user.id, svc.now(), await user_tz(context, user.id))
-    await reply_html(update.effective_message, texts.streak_text(current, longest))
+    info = await svc.store.streak_info(user.id, svc.now(), await user_tz(context, user.id))
+    await reply_html(update.effective_message, texts.streak_full(info["current"], info["longest"], info["freezes"]))
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,6 +15,7 @@ from content.selection import choose_question
 
 from . import texts
 from .access import ensure_registered, is_group, require_admin
+from .learning import record_graded
 from .sending import edit_html, send_html
 from .services import services
 
@@ -38,9 +39,20 @@ def group_markup() -> ForceReply:
 
 
 async def pick_question(context: ContextTypes.DEFAULT_TYPE, chat: dict):
+    """A learner gets their most overdue FSRS card first, else a question they have never seen;
+    a group keeps its rotation (level, not the last 10, not the same topic twice in a row)."""
     svc = services(context)
+    level = chat.get("level") or "all"
     recent = await svc.store.recent_questions(chat["chat_id"], 10)
-    return choose_question(svc.bank, level=chat.get("level") or "all", recent=recent, rng=svc.rng)
+    if chat["type"] != ChatType.PRIVATE:
+        return choose_question(svc.bank, level=level, recent=recent, rng=svc.rng)
+    learner = chat["chat_id"]
+    for card in await svc.store.due_cards(learner, svc.now(), 10):
+        question = svc.bank.get(card["question_id"])
+        if question is not None and (level == "all" or question.level == level):
+            return question
+    seen = await svc.store.card_question_ids(learner)
+    return choose_question(svc.bank, level=level, recent=recent, rng=svc.rng, avoid=seen)
 
 
 async def send_question(context, chat: dict, question, *, source: str, user_id: int | None, daily: bool = False, **kwargs) -> Message:
@@ -60,6 +72,8 @@ async def quiz(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = await ensure_registered(update, context)
     if chat is None:
         return
+    user = update.effective_user
+    await svc.store.touch_user(user.id, user.first_name, user.username, user.language_code, svc.now())
     question = await pick_question(context, chat)
     sent = await send_question(context, chat, question, source="quiz", user_id=update.effective_user.id)
     await svc.store.record_question_message(
@@ -105,25 +119,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def reveal(context, chat_id: int, message_id: int, question, user_id: int) -> None:
-    """Show the model answer; if the learner had not answered yet, it counts as a miss."""
+    """Show the model answer; if the learner had not answered yet, it counts as a miss (FSRS: Again)."""
     svc = services(context)
     existing = await svc.store.get_attempt(user_id, chat_id, message_id)
     note = ""
     if existing is None:
-        user = await svc.store.get_user(user_id)
-        await svc.store.record_attempt(
-            user_id=user_id,
-            chat_id=chat_id,
-            question_id=question.id,
-            question_message_id=message_id,
-            topic=question.topic,
-            score=0.0,
-            verdict="incorrect",
-            matched=[],
-            used_hint=False,
-            revealed=True,
-            now=svc.now(),
-            tz_name=(user or {}).get("tz") or svc.config.default_tz,
+        await record_graded(
+            context, user_id=user_id, chat_id=chat_id, question=question,
+            question_message_id=message_id, grade=None, revealed=True,
         )
         note = texts.REVEALED_COUNTS + "\n\n"
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("➡️ Next", callback_data=NEXT)]])

@@ -69,3 +69,37 @@ async def level(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_group(update):
         await svc.store.set_user_level(update.effective_user.id, choice)
     await reply_html(message, texts.level_done(choice))
+
+
+async def daystart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/daystart 4 — the learner's day starts at 04:00: a 1 a.m. answer counts for yesterday."""
+    svc = services(context)
+    message = update.effective_message
+    raw = argument(update)
+    if is_group(update):
+        await reply_html(message, texts.NOT_IN_GROUP)
+        return
+    if not raw.isdigit() or not 0 <= int(raw) <= 23:
+        await reply_html(message, texts.DAYSTART_USAGE)
+        return
+    if await ensure_registered(update, context) is None:
+        return
+    await svc.store.set_user_day_start_hour(update.effective_user.id, int(raw))
+    await reply_html(message, texts.daystart_done(int(raw)))
+
+
+async def reminders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reminders on|off — the evening streak reminder."""
+    svc = services(context)
+    message = update.effective_message
+    choice = argument(update).lower()
+    if is_group(update):
+        await reply_html(message, texts.NOT_IN_GROUP)
+        return
+    if choice not in ("on", "off"):
+        await reply_html(message, texts.REMINDERS_USAGE)
+        return
+    if await ensure_registered(update, context) is None:
+        return
+    await svc.store.set_user_reminders(update.effective_user.id, choice == "on")
+    await reply_html(message, texts.reminders_done(choice == "on"))

@@ -48,6 +48,10 @@ COMMANDS_PRIVATE = [
     ("settime", "daily question time: /settime 08:30"),
     ("timezone", "your time zone: /timezone Europe/Berlin"),
     ("level", "intermediate, advanced or all"),
+    ("review", "drill the questions due for review"),
+    ("interview", "a 5-question mock interview: /interview attention"),
+    ("daystart", "when your day starts: /daystart 4"),
+    ("reminders", "evening streak reminder on/off"),
     ("stop", "pause the daily question"),
     ("start", "subscribe again / how it works"),
     ("forget", "erase all your data"),
@@ -58,6 +62,7 @@ COMMANDS_GROUP = [
     ("top", "the group leaderboard"),
     ("ask", "look up a topic: /ask dropout"),
     ("quiz", "a question now (admins)"),
+    ("interview", "a mock interview (admins): /interview next"),
     ("settime", "daily question time (admins)"),
     ("timezone", "group time zone (admins)"),
     ("level", "question level (admins)"),
@@ -88,11 +93,15 @@ HELP_PRIVATE = (
     "/quiz — a question now (buttons: 💡 Hint, 📖 Show answer, ➡️ Next)\n"
     "/ask &lt;topic&gt; — best question on a topic, e.g. <code>/ask vanishing grads</code>; /ask alone lists topics\n"
     "/answer &lt;text&gt; — answer explicitly (or just send the text)\n"
-    "/streak — current and longest streak\n"
+    "/review — drill the questions due for review (spaced repetition)\n"
+    "/interview [topic|level] — five questions in a row, then a summary, e.g. <code>/interview attention</code>\n"
+    "/streak — current and longest streak, streak freezes\n"
     "/stats — answered, accuracy, weak topics, days practised\n"
     "/settime 08:30 — when the daily question arrives\n"
     "/timezone Europe/Berlin — or an offset like <code>/timezone +05:30</code>\n"
     "/level intermediate | advanced | all\n"
+    "/daystart 4 — your day starts at 04:00 (late-night answers count for the day before)\n"
+    "/reminders on | off — one evening reminder when your streak is at risk\n"
     "/stop — pause daily questions (your data stays); /start resumes\n"
     "/forget — erase everything I know about you"
 )
@@ -255,3 +264,84 @@ def ask_no_match(query: str, topics: list[str]) -> str:
 def topic_list(titles: list[tuple[str, str]]) -> str:
     items = "\n".join(f"• {esc(title)} — <code>/ask {esc(slug.replace('-', ' '))}</code>" for slug, title in titles)
     return f"<b>Topics</b>\n{items}"
+
+
+# ---------------------------------------------------------------- learning engine
+
+REVIEW_NONE = "🎉 Nothing is due for review right now. /quiz for a new question."
+REVIEW_DONE = "✨ All caught up — no more reviews due. See you tomorrow!"
+DISPUTE_THANKS = "Thanks! A content author will look at this grade."
+DISPUTE_NOT_YOURS = "You can only dispute your own grade."
+INTERVIEW_RUNNING = "An interview is already running — answer the current question first."
+INTERVIEW_NONE = "No interview is running here. Start one with /interview."
+DAYSTART_USAGE = "Give the hour your day starts, 0–23, e.g. <code>/daystart 4</code> (a 1 a.m. answer then counts for the day before)."
+REMINDERS_USAGE = "Use <code>/reminders on</code> or <code>/reminders off</code>."
+
+
+def review_header(due: int) -> str:
+    return f"🔁 <b>Review</b> · {due} due"
+
+
+def freeze_used(count: int) -> str:
+    days = "a missed day" if count == 1 else f"{count} missed days"
+    return f"\n❄️ A streak freeze covered {days} — your streak lives on."
+
+
+def streak_full(current: int, longest: int, freezes: int) -> str:
+    text = streak_text(current, longest)
+    return text + f"\n❄️ Freezes held: {freezes} of 2 (earn one every 7 days in a row)"
+
+
+def daystart_done(hour: int) -> str:
+    return f"🌅 Your day now starts at {hour:02d}:00 — answers before that count for the day before."
+
+
+def reminders_done(on: bool) -> str:
+    return "🔔 Evening reminders are on." if on else "🔕 Evening reminders are off."
+
+
+def reminder(current: int) -> str:
+    return (
+        f"🔥 Your {current}-day streak is waiting for today's answer. "
+        "One question keeps it alive — /quiz, or /reminders off to stop these."
+    )
+
+
+def interview_intro(label: str, n: int, group: bool) -> str:
+    how = "Reply to each question; an admin moves on with <code>/interview next</code>." if group else "Answer each one; the next follows at once."
+    return f"🎤 <b>Mock interview</b> · {esc(label)} · {n} questions\n{how} Take your time, but not too much. ⏱"
+
+
+def interview_header(n: int, total: int) -> str:
+    return f"🎤 <b>Interview question {n}/{total}</b>"
+
+
+def interview_no_questions(arg: str) -> str:
+    return f"I found no questions for “{esc(clip(arg, 60))}”. Try <code>/interview advanced</code> or <code>/interview attention</code>."
+
+
+def interview_verdict(grade) -> str:
+    covered = ", ".join(esc(m.term) for m in grade.matched[:6]) or "none of the key ideas"
+    return f"{VERDICT_ICON[grade.verdict]} {VERDICT_WORD[grade.verdict]} ({grade.score:.0%}) — covered: {covered}"
+
+
+def interview_summary(lines, total: float, strongest: list[str], weakest: list[str], review_topic: str | None) -> str:
+    out = [f"🎤 <b>Interview summary</b> — overall {total:.0%}"]
+    for n, question, verdict, score, answered in lines:
+        mark = VERDICT_ICON.get(verdict, "❌") if answered else "⏭"
+        out.append(f"{n}. {mark} {score:.0%} — {esc(clip(question, 70))}")
+    if strongest:
+        out.append("💪 Strongest: " + ", ".join(esc(t) for t in strongest))
+    if weakest:
+        out.append("🎯 Weakest: " + ", ".join(esc(t) for t in weakest))
+    if review_topic:
+        out.append(f"Review next: <code>/ask {esc(review_topic)}</code>, then /review.")
+    return "\n".join(out)
+
+
+def interview_group_summary(ranking: list[tuple[str, float]], n: int) -> str:
+    if not ranking:
+        return "🎤 <b>Interview over</b> — nobody answered this time."
+    medals = ["🥇", "🥈", "🥉"]
+    rows = [f"{medals[i] if i < 3 else str(i + 1) + '.'} {name} — {score:.1f} / {n}" for i, (name, score) in enumerate(ranking)]
+    return "🎤 <b>Interview over</b>\n" + "\n".join(rows)

@@ -19,9 +19,17 @@ def eligible(bank: Bank, level: str) -> list[Question]:
     return [q for q in bank.questions if level in ("all", "", None) or q.level == level] or list(bank.questions)
 
 
-def choose_question(bank: Bank, *, level: str, recent: list[str], rng: random.Random) -> Question:
-    """Pick a question given the chat's `recent` question ids, newest first."""
+def choose_question(
+    bank: Bank, *, level: str, recent: list[str], rng: random.Random, avoid: set[str] | frozenset = frozenset()
+) -> Question:
+    """Pick a question given the chat's `recent` question ids, newest first.
+
+    `avoid` (questions the learner already has a review card for) is skipped while any other
+    question of the level remains: new material first, seen material comes back via FSRS.
+    """
     pool = eligible(bank, level)
+    unseen = [q for q in pool if q.id not in avoid]
+    pool = unseen or pool
     window = min(RECENT_WINDOW, len(recent))
     fresh: list[Question] = []
     # Shrink the "recently seen" window until something is left: with a bank smaller than the

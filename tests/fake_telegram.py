@@ -87,6 +87,7 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.confirmed_offset = 0
+        self.user_messages: dict[tuple[int, int], dict] = {}
         self.handed_out: dict[int, float] = {}  # update id -> when getUpdates returned it
         self.delivered_at: dict[int, float] = {}
 
@@ -152,6 +153,7 @@ class FakeTelegram:
         if reply_to is not None:
             msg["reply_to_message"] = self._as_message(reply_to)
         msg.update(extra)
+        self.user_messages[(chat_id, msg["message_id"])] = msg
         return msg
 
     def message(self, user_id: int, text: str, chat_id: int | None = None, *, first_name: str = "Ada", reply_to=None, **extra) -> int:
@@ -209,13 +211,18 @@ class FakeTelegram:
     def _as_message(self, m: Sent | dict) -> dict:
         if isinstance(m, dict):
             return m
-        return {
+        message = {
             "message_id": m.message_id,
             "date": int(m.at),
             "chat": self.chat_of(m.chat_id),
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME},
             "text": m.text,
         }
+        # Like Telegram, a bot message that replied to a user's message carries that message.
+        original = self.user_messages.get((m.chat_id, m.reply_to)) if m.reply_to else None
+        if original is not None:
+            message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
+        return message
 
     # ---------------------------------------------------------------- inspecting
     def messages_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:

@@ -1,0 +1,60 @@
+"""Recording a graded attempt together with its spaced-repetition review.
+
+Every graded answer — private, group, review, interview, or "Show answer" — goes through
+`record_graded`, so each one updates the learner's FSRS card in the same transaction as the
+attempt and the streak (storage does that; this module only computes the new card).
+"""
+
+from __future__ import annotations
+
+from content import Grade, Question
+from content.srs import card_id_for, rating_for, review
+
+from .services import services
+
+
+async def learner_zone(context, user_id: int) -> tuple[str, int]:
+    """The learner's time zone and day-start hour (their own settings, else the defaults)."""
+    svc = services(context)
+    user = await svc.store.get_user(user_id) or {}
+    return user.get("tz") or svc.config.default_tz, int(user.get("day_start_hour") or 0)
+
+
+async def record_graded(
+    context,
+    *,
+    user_id: int,
+    chat_id: int,
+    question: Question,
+    question_message_id: int,
+    grade: Grade | None,
+    revealed: bool = False,
+):
+    """Store the attempt, the streak and the FSRS review in one go; None if already answered."""
+    svc = services(context)
+    store, now = svc.store, svc.now()
+    tz, day_start = await learner_zone(context, user_id)
+    verdict = "incorrect" if revealed or grade is None else grade.verdict
+    used_hint = await store.hint_used(user_id, chat_id, question_message_id)
+    complete = grade is not None and not grade.missed
+    rating = rating_for(verdict, revealed=revealed, used_hint=used_hint, complete=complete)
+    card, log = review(
+        await store.get_card(user_id, question.id), rating, now, card_id=card_id_for(user_id, question.id)
+    )
+    return await store.record_attempt(
+        user_id=user_id,
+        chat_id=chat_id,
+        question_id=question.id,
+        question_message_id=question_message_id,
+        topic=question.topic,
+        score=0.0 if grade is None or revealed else grade.score,
+        verdict=verdict,
+        matched=[] if grade is None or revealed else grade.matched_terms,
+        used_hint=used_hint,
+        revealed=revealed,
+        now=now,
+        tz_name=tz,
+        day_start_hour=day_start,
+        card=card,
+        review=log,
+    )
