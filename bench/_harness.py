@@ -95,6 +95,23 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of stat(5)
 
 
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """utime + stime per thread id of `pid` (the main thread's id is `pid`)."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
 def proc_status_kib(pid: int, key: str) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -126,8 +143,9 @@ class BotProcess:
     """The bot (`python -m bot.cli run`) or the echo baseline as a child process."""
 
     def __init__(self, fake: Fake, *, kind: str = "bot", env: dict[str, str] | None = None,
-                 workdir: Path, name: str | None = None):
+                 workdir: Path, name: str | None = None, tweaks: list[str] | None = None):
         self.fake = fake
+        self.tweaks = list(tweaks or [])  # e.g. ["--pool", "8"]: see apply_tweaks
         self.kind = kind
         self.name = name or kind
         self.log_path = workdir / f"{self.name}.log"
@@ -147,10 +165,10 @@ class BotProcess:
         return self.proc.pid
 
     async def start(self, timeout: float = 60) -> "BotProcess":
-        if self.kind == "bot":
+        if self.kind == "bot" and not self.tweaks:
             cmd = [sys.executable, "-m", "bot.cli", "run"]
-        else:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "echo"]
+        else:  # the echo baseline, or the bot with framework settings overridden (experiments)
+            cmd = [sys.executable, str(Path(__file__).resolve()), self.kind, *self.tweaks]
         self.fake.calls.clear()
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -219,6 +237,7 @@ class Meter:
         self.bot = bot
 
     def __enter__(self) -> "Meter":
+        self.threads0 = thread_cpu_seconds(self.bot.pid)
         self.wall0, self.cpu0, self.self0 = time.perf_counter(), self.bot.cpu(), self_cpu_seconds()
         return self
 
@@ -226,6 +245,11 @@ class Meter:
         self.wall = time.perf_counter() - self.wall0
         self.cpu = self.bot.cpu() - self.cpu0
         self.fake_cpu = self_cpu_seconds() - self.self0
+        threads = thread_cpu_seconds(self.bot.pid)
+        pid = self.bot.pid
+        self.main_cpu = threads.get(pid, 0.0) - self.threads0.get(pid, 0.0)
+        # other threads: the storage worker (and any executor thread); CPU of threads that ended is lost
+        self.other_cpu = sum(c - self.threads0.get(t, 0.0) for t, c in threads.items() if t != pid)
 
 
 # ------------------------------------------------------------------------------------------ replies
@@ -328,8 +352,42 @@ def echo_main() -> int:
     return 0
 
 
+def apply_tweaks(argv: list[str]) -> None:
+    """Experiments without touching bot/: override PTB settings the code under test chose.
+
+    --pool N         ApplicationBuilder.connection_pool_size(N) (PTB's default is 256)
+    --concurrency N  ApplicationBuilder.concurrent_updates(N)
+    Applied by wrapping ApplicationBuilder.build, so bot.app.build_application runs unchanged.
+    """
+    import argparse
+
+    from telegram.ext import ApplicationBuilder
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pool", type=int)
+    parser.add_argument("--concurrency", type=int)
+    args = parser.parse_args(argv)
+    build = ApplicationBuilder.build
+
+    def patched(self):
+        if args.pool:
+            self.connection_pool_size(args.pool).pool_timeout(30)
+        if args.concurrency:
+            self.concurrent_updates(args.concurrency)
+        return build(self)
+
+    ApplicationBuilder.build = patched
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["echo"]:
+    if sys.argv[1:2] == ["echo"]:
+        apply_tweaks(sys.argv[2:])
         raise SystemExit(echo_main())
-    print("usage: python bench/_harness.py echo  (the echo baseline bot; the benchmarks start it)", file=sys.stderr)
+    if sys.argv[1:2] == ["bot"]:
+        apply_tweaks(sys.argv[2:])
+        from bot.cli import main as bot_main
+
+        raise SystemExit(bot_main(["run"]))
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N]  (the benchmarks start these)",
+          file=sys.stderr)
     raise SystemExit(2)

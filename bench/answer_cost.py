@@ -1,7 +1,8 @@
 """CPU per handled update: the bot against a bare python-telegram-bot echo bot (not a test).
 
     uv run python bench/answer_cost.py                 # N = 5,000 answers from 500 users
-    uv run python bench/answer_cost.py --profile       # also a py-spy profile of the bot's measured phase
+    uv run python bench/answer_cost.py --profile       # also py-spy profiles of both measured phases
+    uv run python bench/answer_cost.py --pool 8        # experiment: PTB connection_pool_size 8 in both
 
 The fake Bot API server of the test suite runs in this process; the bot (`python -m bot.cli run`,
 a real SQLite file, TUTOR_MAX_MESSAGES_PER_SECOND=0: rate limiter off) and then the echo bot
@@ -52,9 +53,11 @@ async def feed_and_wait(fake: Fake, bot: BotProcess, messages: list[tuple[int, s
     return meter, keys
 
 
-async def run_bot(fake: Fake, tmp: Path, users: int, per_user: int, rng: random.Random, profile: Path | None):
+async def run_bot(fake: Fake, tmp: Path, args, rng: random.Random, profile: Path | None):
     bank = load_bank()
-    bot = BotProcess(fake, kind="bot", workdir=tmp, env={"TUTOR_MAX_MESSAGES_PER_SECOND": "0", **quiet_push_env()})
+    users, per_user = args.users, args.per_user
+    bot = BotProcess(fake, kind="bot", workdir=tmp, tweaks=args.tweaks,
+                     env={"TUTOR_MAX_MESSAGES_PER_SECOND": "0", **quiet_push_env()})
     await bot.start()
     try:
         ids = range(10_000_001, 10_000_001 + users)
@@ -98,13 +101,16 @@ def verdict_of(text: str) -> str:
     return "other: " + text[:40]
 
 
-async def run_echo(fake: Fake, tmp: Path, messages):
-    echo = BotProcess(fake, kind="echo", workdir=tmp, env={"TUTOR_MAX_MESSAGES_PER_SECOND": "0"})
+async def run_echo(fake: Fake, tmp: Path, messages, args, profile: Path | None):
+    echo = BotProcess(fake, kind="echo", workdir=tmp, tweaks=args.tweaks, env={"TUTOR_MAX_MESSAGES_PER_SECOND": "0"})
     await echo.start()
     try:
         warm = [(u, text, reply_to) for u, text, reply_to in messages[:500]]
         await feed_and_wait(fake, echo, warm, "echo warm-up", 300)
+        spy = start_profiler(echo.pid, profile) if profile else None
         meter, keys = await feed_and_wait(fake, echo, messages, "echoes", 900)
+        if spy is not None:
+            stop_profiler(spy)
         rss = echo.peak_rss_mib()
     finally:
         await echo.stop()
@@ -135,17 +141,27 @@ def stop_profiler(spy: subprocess.Popen) -> None:
         spy.kill()
 
 
-CATEGORIES = [  # first match on a frame's file wins; a sample goes to the category of its leaf frame
-    ("grading (content/)", ("/content/",)),
-    ("storage (storage/, sqlite-utils, sqlite3)", ("/storage/", "sqlite_utils", "sqlite3")),
-    ("bot handlers (bot/)", ("/bot/",)),
-    ("HTTP client (httpx, httpcore, h11, anyio)", ("httpx", "httpcore", "h11", "anyio", "ssl.py", "socket.py")),
-    ("PTB framework (telegram/)", ("/telegram/",)),
-    ("JSON", ("/json/",)),
-    ("asyncio event loop", ("asyncio", "selectors.py")),
-    ("threads / executor", ("threading.py", "concurrent/futures", "queue.py")),
-    ("other", ("",)),
+RATE = 200  # py-spy samples per second: one sample = 5 ms of a thread's CPU
+
+# A sample goes to the package of the innermost frame that belongs to one of these (walking out
+# from the leaf), so json/socket/select work done for httpx counts as HTTP, for PTB as PTB.
+PACKAGES = [
+    ("grading (content/)", ("content/",)),
+    ("storage (storage/, sqlite-utils, sqlite3)", ("storage/", "sqlite_utils/")),
+    ("bot handlers (bot/)", ("bot/",)),
+    ("HTTP client (httpx, httpcore, h11, anyio)", ("httpx/", "httpcore/", "h11/", "anyio/")),
+    ("PTB framework (telegram/, aiolimiter, apscheduler)", ("telegram/", "aiolimiter/", "apscheduler/")),
 ]
+STDLIB = [("asyncio event loop", ("asyncio/", "selectors.py")), ("thread pool hand-off", ("concurrent/", "threading.py", "queue.py"))]
+HOT = {  # inclusive: a sample counts if the function is anywhere on its stack
+    "_assign_requests_to_connections": "httpcore pool bookkeeping (_assign_requests_to_connections)",
+    "is_socket_readable": "  of which: poll() on idle keep-alive sockets",
+    "grade_reply": "grade_reply (the grader)",
+    "de_json": "de_json (parsing updates and API results)",
+    "_submit": "AsyncStore._submit + run_in_executor (main-thread side of a storage call)",
+    "run_in_executor": "AsyncStore._submit + run_in_executor (main-thread side of a storage call)",
+    "build_request": "httpx build_request (encoding a request)",
+}
 
 
 def _frame_file(frame: str) -> str:
@@ -155,65 +171,71 @@ def _frame_file(frame: str) -> str:
     return frame
 
 
-def category(frame: str) -> str:
-    path = _frame_file(frame)
-    for name, needles in CATEGORIES:
-        if any(n in path for n in needles):
+def _package(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        path = _frame_file(frame)
+        for name, prefixes in PACKAGES:
+            if path.startswith(prefixes):
+                return name
+    leaf = _frame_file(frames[-1])
+    for name, needles in STDLIB:
+        if any(n in leaf for n in needles):
             return name
-    return "other"
+    return "other (stdlib, imports)"
 
 
-def summarise_profile(path: Path, top: int = 20) -> str:
-    leaf: Counter[str] = Counter()
-    cats: Counter[str] = Counter()
+def read_profile(path: Path) -> dict:
+    """Counts from py-spy's raw output (--threads: the first frame names the thread)."""
+    packages: Counter[str] = Counter()
     threads: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
+    hot: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    storage_methods: Counter[str] = Counter()
     total = 0
-    watch = {"grade_reply": "content.grade_reply (all grading)",
-             "_submit": "AsyncStore._submit (awaiting the storage thread)",
-             "process_update": "Application.process_update (handlers)",
-             "_network_loop_retry": "Updater polling loop",
-             "do_request": "HTTPXRequest.do_request (HTTP round trips)",
-             "de_json": "Update/Message.de_json (parsing)"}
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        frames = stack.split(";")
-        thread = frames[0]
-        frames = [f for f in frames[1:] if f.strip()]
+        thread, *frames = stack.split(";")
+        frames = [f for f in frames if f.strip()]
         if not frames:
             continue
         total += n
-        threads["storage thread" if "storage" in thread else "main thread" if "MainThread" in thread or "main" in thread.lower() else thread.split(" ")[0]] += n
+        main = "MainThread" in thread
+        threads["main thread (event loop)" if main else "other threads (storage worker)"] += n
+        packages[_package(frames)] += n
         leaf[frames[-1]] += n
-        # attribute to the innermost frame that belongs to a named category other than stdlib glue
-        cats[category(frames[-1])] += n
-        seen = set()
-        for f in frames:
-            fn = f.split(" (")[0]
-            if fn in watch and fn not in seen:
-                seen.add(fn)
-                inclusive[watch[fn]] += n
-    if not total:
-        return "profile: no samples"
-    out = [f"py-spy profile of the bot, measured phase: {total} CPU samples (idle excluded)", "",
-           f"{'where the CPU goes (leaf frame)':<48}{'share':>8}"]
-    for name, n in cats.most_common():
-        out.append(f"{name:<48}{n / total:>8.1%}")
-    out += ["", f"{'by thread':<48}{'share':>8}"]
-    for name, n in threads.most_common():
-        out.append(f"{name:<48}{n / total:>8.1%}")
-    out += ["", f"{'inclusive (any frame on the stack)':<48}{'share':>8}"]
-    for name, n in inclusive.most_common():
-        out.append(f"{name:<48}{n / total:>8.1%}")
-    out += ["", f"top {top} functions by self time"]
-    for frame, n in leaf.most_common(top):
-        short = frame.replace(str(ROOT) + "/", "").replace(sys.prefix, "<venv>")
-        if "site-packages/" in short:
-            short = short.split("(")[0] + "(" + short.split("site-packages/", 1)[1]
-        out.append(f"  {n / total:>6.1%}  {short[:110]}")
+        names = {f.split(" (")[0].rsplit(".", 1)[-1] for f in frames}
+        for label in {label for fn, label in HOT.items() if fn in names}:
+            hot[label] += n
+        if not main:
+            method = next((f.split(" (")[0] for f in frames if _frame_file(f).startswith("storage/")
+                           and not _frame_file(f).startswith(("storage/_base", "storage/aio", "storage/db"))), None)
+            storage_methods[method or "(SQLite/executor glue)"] += n
+    return {"total": total, "packages": packages, "threads": threads, "hot": hot, "leaf": leaf, "storage": storage_methods}
+
+
+def profile_report(bot: dict, echo: dict, n: int, top: int = 15) -> str:
+    ms = lambda samples: samples * 1000 / RATE / n  # noqa: E731 — CPU ms per update
+    out = [f"py-spy ({RATE} Hz, idle excluded) over each measured phase: CPU ms per update, by where it is spent",
+           "", f"{'package of the innermost known frame':<56}{'bot':>8}{'echo':>8}"]
+    names = [name for name, _ in PACKAGES] + [name for name, _ in STDLIB] + ["other (stdlib, imports)"]
+    for name in names:
+        out.append(f"{name:<56}{ms(bot['packages'][name]):>8.2f}{ms(echo['packages'][name]):>8.2f}")
+    out.append(f"{'total sampled':<56}{ms(bot['total']):>8.2f}{ms(echo['total']):>8.2f}")
+    out += ["", f"{'by thread':<56}{'bot':>8}{'echo':>8}"]
+    for name in ("main thread (event loop)", "other threads (storage worker)"):
+        out.append(f"{name:<56}{ms(bot['threads'][name]):>8.2f}{ms(echo['threads'][name]):>8.2f}")
+    out += ["", f"{'inclusive (function anywhere on the stack)':<56}{'bot':>8}{'echo':>8}"]
+    for label in dict.fromkeys(HOT.values()):
+        out.append(f"{label[:56]:<56}{ms(bot['hot'][label]):>8.2f}{ms(echo['hot'][label]):>8.2f}")
+    out += ["", "bot, storage worker thread by Store method (CPU ms per update)"]
+    for name, count in bot["storage"].most_common(8):
+        out.append(f"  {ms(count):>6.2f}  {name}")
+    out += ["", f"bot, top {top} functions by self time (share of the bot's samples)"]
+    for frame, count in bot["leaf"].most_common(top):
+        out.append(f"  {count / bot['total']:>6.1%}  {frame[:110]}")
     return "\n".join(out)
 
 
@@ -224,12 +246,16 @@ async def main_async(args) -> int:
         tmp = Path(tmpname)
         fake = await Fake().start()
         try:
-            profile = tmp / "profile.txt" if args.profile else None
-            bot_m, setup_s, messages, verdicts, bot_rss, bot_errors = await run_bot(fake, tmp, args.users, args.per_user, rng, profile)
-            echo_m, echo_rss, echo_errors = await run_echo(fake, tmp, messages)
-            profile_text = summarise_profile(profile) if profile and profile.exists() else None
-            if profile and args.keep_profile:
-                shutil.copy(profile, args.keep_profile)
+            bot_prof = tmp / "bot.pyspy" if args.profile else None
+            echo_prof = tmp / "echo.pyspy" if args.profile else None
+            bot_m, setup_s, messages, verdicts, bot_rss, bot_errors = await run_bot(fake, tmp, args, rng, bot_prof)
+            echo_m, echo_rss, echo_errors = await run_echo(fake, tmp, messages, args, echo_prof)
+            profile_text = None
+            if args.profile:
+                profile_text = profile_report(read_profile(bot_prof), read_profile(echo_prof), len(messages))
+                if args.keep_profile:
+                    shutil.copy(bot_prof, args.keep_profile + ".bot")
+                    shutil.copy(echo_prof, args.keep_profile + ".echo")
         finally:
             await fake.stop()
 
@@ -238,13 +264,15 @@ async def main_async(args) -> int:
     print(f"N = {n:,} answers from {args.users} users ({args.per_user} each); rate limiter off; "
           f"setup (/start + /quiz x{args.per_user}) took {setup_s:.1f} s, not measured")
     if args.profile:
-        print("NOTE: py-spy was sampling the bot during its measured phase; its CPU figures include that overhead.")
+        print("NOTE: py-spy was sampling both processes during their measured phases (figures include its overhead).")
+    if args.tweaks:
+        print(f"EXPERIMENT: PTB settings overridden in both processes: {' '.join(args.tweaks)}")
     print()
     print(f"{'process':<26}{'updates':>9}{'wall s':>9}{'CPU s':>9}{'upd/CPU-s':>11}{'upd/wall-s':>12}"
-          f"{'CPU/wall':>10}{'fake CPU s':>12}{'peak RSS':>10}")
+          f"{'CPU/wall':>10}{'main thr':>10}{'other thr':>10}{'fake CPU s':>12}{'peak RSS':>10}")
     for name, m, rss in rows:
         print(f"{name:<26}{n:>9,}{m.wall:>9.2f}{m.cpu:>9.2f}{n / m.cpu:>11.0f}{n / m.wall:>12.0f}"
-              f"{m.cpu / m.wall:>10.0%}{m.fake_cpu:>12.2f}{rss:>8.0f} MiB")
+              f"{m.cpu / m.wall:>10.0%}{m.main_cpu:>10.2f}{m.other_cpu:>10.2f}{m.fake_cpu:>12.2f}{rss:>8.0f} MiB")
     per_cpu = (n / bot_m.cpu) / (n / echo_m.cpu)
     per_wall = (n / bot_m.wall) / (n / echo_m.wall)
     print(f"{'ratio bot / echo':<26}{'':>9}{'':>9}{'':>9}{per_cpu:>11.2f}{per_wall:>12.2f}")
@@ -271,9 +299,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--per-user", type=int, default=10, help="graded answers per user (N = users x this)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--profile", action="store_true", help="py-spy the bot during its measured phase")
-    parser.add_argument("--keep-profile", help="copy py-spy's raw collapsed stacks to this file")
+    parser.add_argument("--profile", action="store_true", help="py-spy both processes during their measured phases")
+    parser.add_argument("--keep-profile", help="keep py-spy's raw collapsed stacks as PREFIX.bot and PREFIX.echo")
+    parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size in both processes")
+    parser.add_argument("--concurrency", type=int, help="experiment: ApplicationBuilder.concurrent_updates in both processes")
     args = parser.parse_args()
+    args.tweaks = (["--pool", str(args.pool)] if args.pool else []) + (
+        ["--concurrency", str(args.concurrency)] if args.concurrency else [])
     if args.per_user > 19:
         parser.error("--per-user must be < 20 (the flood guard mutes more than 20 updates in 10 s)")
     return asyncio.run(main_async(args))

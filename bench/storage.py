@@ -1,14 +1,16 @@
 """Storage benchmark (not a test): `uv run python bench/storage.py`.
 
 Prints one table:
-* record_attempt per second (Store directly, and through AsyncStore),
-  each call its own transaction, WAL + synchronous=NORMAL, one thread;
+* record_attempt per second (Store directly, with and without the FSRS
+  card + review log entry the bot passes, and through AsyncStore), each
+  call its own transaction, WAL + synchronous=NORMAL, one thread;
 * due_chats over 1,000,000 chats (p50/p99 ms), built with executemany in
   one transaction, and the plain SQL range scan behind it;
 * open_db time on that file with and without the quick_check scan;
 * DB size for 100,000 users x 365 days of answers, EXTRAPOLATED linearly
-  from measured samples (one delivery, one question message and one graded
-  attempt per user per day, the daily private-chat routine).
+  from measured samples (one delivery, one question message, one graded
+  attempt and its review-log entry per user per day, and the user's FSRS
+  card per question seen: the daily private-chat routine).
 
 Options: --chats N (default 1,000,000), --attempts N (default 20,000),
 --sample-users N (default 1,000), --keep DIR (keep the files).
@@ -67,16 +69,28 @@ def prepare_questions(store: Store, users: int, per_user: int) -> None:
             "VALUES (?, 'private', 'Europe/Berlin', '09:00', ?)",
             [(u, at) for u in range(1, users + 1)])
         conn.executemany(
-            "INSERT INTO question_messages VALUES (?, ?, ?, 'daily', NULL, ?)",
+            "INSERT INTO question_messages (chat_id, message_id, question_id, source, "
+            "user_id, sent_at) VALUES (?, ?, ?, 'daily', NULL, ?)",
             [(u, m, f"q-{m % 500:04d}", at)
              for u in range(1, users + 1) for m in range(1, per_user + 1)])
+
+
+def fsrs_dicts(u: int, m: int, answered: datetime, verdict: str) -> tuple[dict, dict]:
+    """A card and review log entry shaped like fsrs' Card/ReviewLog.to_dict()
+    (storage never imports fsrs; neither does its bench)."""
+    rating = {"correct": 3, "partial": 2, "incorrect": 1}[verdict]
+    card_id = u * 1000 + m % 500
+    card = {"card_id": card_id, "state": 2, "step": None, "stability": 3.17 * rating,
+            "difficulty": 5.28, "due": (answered + timedelta(days=2 * rating)).isoformat(),
+            "last_review": answered.isoformat()}
+    log = {"card_id": card_id, "rating": rating, "review_datetime": answered.isoformat(),
+           "review_duration": None}
+    return card, log
 
 
 def bench_record_attempt(workdir: Path, attempts: int) -> None:
     users = 1000
     per_user = attempts // users + 1
-    store = Store.open(workdir / "attempts.db")
-    prepare_questions(store, users, per_user)
     verdicts = ["correct", "partial", "incorrect"]
     calls = [
         dict(user_id=u, chat_id=u, question_id=f"q-{m % 500:04d}", question_message_id=m,
@@ -85,14 +99,23 @@ def bench_record_attempt(workdir: Path, attempts: int) -> None:
              now=NOW + timedelta(hours=20 * m, seconds=u), tz_name="Europe/Berlin")
         for m in range(1, per_user + 1) for u in range(1, users + 1)
     ][:attempts]
-    started = time.perf_counter()
+    with_cards = []
     for kwargs in calls:
-        store.record_attempt(**kwargs)
-    elapsed = time.perf_counter() - started
-    report("record_attempt, Store (1 thread, 1 tx each)",
-           f"{attempts / elapsed:,.0f}/s ({elapsed / attempts * 1e6:.0f} us/call)",
-           ">= 2,000/s")
-    store.close()
+        card, log = fsrs_dicts(kwargs["user_id"], kwargs["question_message_id"],
+                               kwargs["now"], kwargs["verdict"])
+        with_cards.append({**kwargs, "card": card, "review": log})
+    for label, batch, name in (("", calls, "attempts.db"),
+                               (" + FSRS card and review", with_cards, "attempts_cards.db")):
+        store = Store.open(workdir / name)
+        prepare_questions(store, users, per_user)
+        started = time.perf_counter()
+        for kwargs in batch:
+            store.record_attempt(**kwargs)
+        elapsed = time.perf_counter() - started
+        report(f"record_attempt{label}, Store (1 thread, 1 tx each)",
+               f"{attempts / elapsed:,.0f}/s ({elapsed / attempts * 1e6:.0f} us/call)",
+               ">= 2,000/s")
+        store.close()
 
     async def via_async() -> float:
         path = workdir / "attempts_async.db"
@@ -102,13 +125,13 @@ def bench_record_attempt(workdir: Path, attempts: int) -> None:
         astore = await AsyncStore.open(path)
         n = min(attempts, 5000)
         t0 = time.perf_counter()
-        for kwargs in calls[:n]:
+        for kwargs in with_cards[:n]:
             await astore.record_attempt(**kwargs)
         took = time.perf_counter() - t0
         await astore.close()
         return n / took
 
-    report("record_attempt, AsyncStore (awaited one by one)",
+    report("record_attempt + card and review, AsyncStore (awaited one by one)",
            f"{asyncio.run(via_async()):,.0f}/s", ">= 2,000/s")
 
 
@@ -184,8 +207,9 @@ def bench_due_chats(workdir: Path, count: int) -> None:
 
 
 def sample_year(path: Path, users: int, days: int = 365) -> int:
-    """`users` users x `days` days: delivery + question message + attempt per
-    day, realistic field sizes; returns the checkpointed file size in bytes."""
+    """`users` users x `days` days: delivery + question message + attempt +
+    review-log entry per day, and one FSRS card per question seen, realistic
+    field sizes; returns the checkpointed file size in bytes."""
     store = Store.open(path)
     conn = store.db.conn
     prepare = iso(NOW)
@@ -202,7 +226,7 @@ def sample_year(path: Path, users: int, days: int = 365) -> int:
             [(u, prepare, prepare) for u in range(1, users + 1)])
         start = date(2024, 1, 1)
         for u in range(1, users + 1):
-            deliveries, messages, attempts = [], [], []
+            deliveries, messages, attempts, reviews, cards = [], [], [], [], {}
             for d in range(days):
                 day = start + timedelta(days=d)
                 sent = datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
@@ -213,20 +237,40 @@ def sample_year(path: Path, users: int, days: int = 365) -> int:
                                    iso(sent)))
                 messages.append((u, message_id, qid, "daily", None, iso(sent)))
                 verdict = rng.choice(["correct", "partial", "incorrect"])
-                attempts.append((u, u, qid, message_id, TOPICS[d % 6], rng.random(), verdict,
+                attempt_id = (u - 1) * days + d + 1
+                card, log = fsrs_dicts(u, rng.randrange(2000), datetime.fromisoformat(answered),
+                                       verdict)
+                cards[qid] = (u, qid, card["card_id"], card["state"], card["step"],
+                              card["stability"], card["difficulty"], iso(
+                                  datetime.fromisoformat(card["due"])), answered,
+                              cards[qid][-1] + 1 if qid in cards else 1)
+                reviews.append((u, qid, card["card_id"], log["rating"], answered, None,
+                                attempt_id))
+                attempts.append((attempt_id, u, u, qid, message_id, TOPICS[d % 6], rng.random(),
+                                 verdict,
                                  json.dumps(["backpropagation", "chain rule", "gradient"][
                                      :rng.randrange(4)]), 0, 0,
                                  {"correct": 3, "partial": 1, "incorrect": 0}[verdict],
                                  answered, day.isoformat(), "Europe/Berlin", 0))
             conn.executemany("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?)", deliveries)
-            conn.executemany("INSERT INTO question_messages VALUES (?, ?, ?, ?, ?, ?)", messages)
             conn.executemany(
-                "INSERT INTO attempts (user_id, chat_id, question_id, question_message_id, "
+                "INSERT INTO question_messages (chat_id, message_id, question_id, source, "
+                "user_id, sent_at) VALUES (?, ?, ?, ?, ?, ?)", messages)
+            conn.executemany(
+                "INSERT INTO attempts (id, user_id, chat_id, question_id, question_message_id, "
                 "topic, score, verdict, matched, used_hint, revealed, points, answered_at, "
                 "local_date, tz, day_start_hour) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", attempts)
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", attempts)
+            conn.executemany(
+                "INSERT INTO review_log (user_id, question_id, card_id, rating, reviewed_at, "
+                "duration, attempt_id) VALUES (?, ?, ?, ?, ?, ?, ?)", reviews)
+            conn.executemany(
+                "INSERT INTO cards (user_id, question_id, card_id, state, step, stability, "
+                "difficulty, due, last_review, reps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(cards.values()))
         conn.executemany(
-            "INSERT INTO streaks VALUES (?, 3, 12, '2024-12-30', ?, ?)",
+            "INSERT INTO streaks (user_id, current, longest, last_day, last_at, updated_at, "
+            "freezes) VALUES (?, 3, 12, '2024-12-30', ?, ?, 1)",
             [(u, prepare, prepare) for u in range(1, users + 1)])
     store.close()  # last connection: WAL is checkpointed into the file
     return path.stat().st_size

@@ -185,9 +185,23 @@ def cmd_content_disputes(args) -> int:
 
 
 def cmd_run(args) -> int:
+    import logging
+
+    from telegram.error import InvalidToken
+
     from bot.app import run
 
-    return run(webhook_url=args.webhook_url, listen=args.listen, port=args.port)
+    # Nothing may escape as a bare traceback: Python would print it to stderr past the log's
+    # token redaction, and PTB's InvalidToken message quotes the token in full.
+    try:
+        return run(webhook_url=args.webhook_url, listen=args.listen, port=args.port)
+    except InvalidToken:
+        print("error: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?); get the current one from @BotFather",
+              file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 — logged through the redacting handler, traceback included
+        logging.getLogger("bot").critical("the bot stopped on an unexpected error", exc_info=True)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

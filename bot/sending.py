@@ -3,12 +3,16 @@
 429 (RetryAfter) is retried by PTB's AIORateLimiter, which also pauses every other request
 for the `retry_after` it was told. What reaches here are timeouts, dropped connections and
 5xx answers (PTB raises them as NetworkError), which are worth a few more tries.
+
+A 429 storm is logged once, not once per message: the first 429 says what is happening, the
+rest are counted, and one line sums the storm up after it is over (see `RateLimitLog`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import Message, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
@@ -20,17 +24,84 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
+def _seconds(retry_after) -> float:
+    return retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
+
+
+class RateLimitLog:
+    """Says once that Telegram is rate limiting us, counts the 429s that follow, and sums the
+    storm up once it is over: no 429 for `QUIET` seconds (or twice the last retry_after).
+
+    Fed by `with_retries` (no rate limiter) and by the filter below on the log of PTB's
+    AIORateLimiter, which otherwise writes one line per 429. Time is `time.monotonic`, not the
+    injected clock: this is about the process's own pace, not about learners' days.
+    """
+
+    QUIET = 5.0
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.last = 0.0
+        self.quiet = self.QUIET
+        self.hits = 0
+
+    def hit(self, retry_after: float) -> None:
+        now = time.monotonic()
+        self.settle(now)
+        if self.started is None:
+            self.started, self.hits = now, 0
+            log.warning(
+                "Telegram is rate limiting the bot (429, retry after %.0f s): sends pause and are retried; "
+                "further 429s are counted and summed up when it is over",
+                retry_after,
+            )
+        self.hits += 1
+        self.last = now
+        self.quiet = max(self.QUIET, 2 * retry_after)
+
+    def settle(self, now: float | None = None) -> None:
+        """Close the storm if it has been quiet long enough (called after every successful send)."""
+        if self.started is None:
+            return
+        now = time.monotonic() if now is None else now
+        if now - self.last > self.quiet:
+            log.warning("rate limiting over: %d request(s) got 429 in %.0f s; each was retried", self.hits, self.last - self.started)
+            self.started = None
+
+
+RATE_LIMITS = RateLimitLog()
+
+
+class _AIORateLimiterLog(logging.Filter):
+    """PTB's AIORateLimiter logs "Rate limit hit. Retrying after %f seconds" for every 429: count
+    those in RATE_LIMITS instead. Its other lines (e.g. giving up after max retries) pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Rate limit hit. Retrying"):
+            RATE_LIMITS.hit(float(record.args[0]) if record.args else 0.0)
+            return False
+        return True
+
+
+_ptb_limiter_log = logging.getLogger("telegram.ext.AIORateLimiter")
+_ptb_limiter_log.addFilter(_AIORateLimiterLog())
+_ptb_limiter_log.setLevel(logging.INFO)  # so the filter sees every 429 even at LOG_LEVEL=WARNING
+
+
 async def with_retries(call, *, what: str):
     """Run `call()` (a coroutine factory), retrying transient failures; permanent errors propagate."""
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
         try:
-            return await call()
+            result = await call()
+            RATE_LIMITS.settle()
+            return result
         except (Forbidden, ChatMigrated, BadRequest, InvalidToken):
             raise
         except RetryAfter as exc:
+            RATE_LIMITS.hit(_seconds(exc.retry_after))
             if delay is None:
                 raise
-            await asyncio.sleep(exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after)
+            await asyncio.sleep(_seconds(exc.retry_after))
         except NetworkError as exc:  # includes TimedOut
             if delay is None:
                 raise

@@ -8,7 +8,7 @@ from .aio import AsyncStore
 from .answers import AttemptResult
 from .db import NotFound, SchemaTooNew, StorageError, open_db
 from .store import Store
-from .streaks import StreakState
+from .streaks import StreakState, StreakUpdate
 
 __all__ = ["AsyncStore", "AttemptResult", "NotFound", "SchemaTooNew", "StorageError",
-           "Store", "StreakState", "open_db"]
+           "Store", "StreakState", "StreakUpdate", "open_db"]

@@ -13,7 +13,8 @@ from .db import NotFound, StorageError, write_transaction
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_BOOL_COLUMNS = {"subscribed", "used_hint", "revealed"}
+_BOOL_COLUMNS = {"subscribed", "used_hint", "revealed", "reminders"}
+_JSON_COLUMNS = {"matched", "missed", "question_ids"}
 
 
 def guarded(method: F) -> F:
@@ -36,8 +37,9 @@ def to_dict(keys: list[str], row: tuple) -> dict:
     for key in _BOOL_COLUMNS.intersection(out):
         if out[key] is not None:
             out[key] = bool(out[key])
-    if isinstance(out.get("matched"), str):
-        out["matched"] = json.loads(out["matched"])
+    for key in _JSON_COLUMNS.intersection(out):
+        if isinstance(out[key], str):
+            out[key] = json.loads(out[key])
     return out
 
 

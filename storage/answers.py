@@ -8,6 +8,11 @@ stored as incorrect with score 0 and 0 points, whatever the caller passed.
 
 Accuracy is ``(correct + 0.5 * partial) / answered`` (0.0 with no answers):
 a partial answer counts half, matching its place between the two verdicts.
+
+A graded answer may carry the learner's new spaced-repetition card and its
+review-log entry (computed by the bot with fsrs); they are written in the
+same transaction as the attempt, so a card never moves without the answer
+that moved it, and a duplicate answer moves nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from . import streaks
-from ._base import StoreBase, guarded
+from ._base import guarded
+from .cards import CardsMixin, card_row, review_row
 from .db import iso, parse_iso, whole_second
 from .migrations import SOURCES, VERDICTS
 from .schedule import local_date, zone
@@ -30,33 +36,38 @@ QUALIFYING = frozenset({"correct", "partial"})
 @dataclass(frozen=True)
 class AttemptResult:
     """What the bot needs to reply after grading: the new attempt's id and
-    points, the stored streak after it, and whether this answer was the
-    first qualifying one of the user's local day (the streak moved)."""
+    points, the stored streak after it, whether this answer was the first
+    qualifying one of the user's local day (the streak moved), and how many
+    streak freezes it just spent to bridge missed days (0 almost always;
+    > 0 is the moment to say "a freeze saved your streak")."""
 
     attempt_id: int
     points: int
     streak: StreakState
     is_new_day: bool
+    freezes_used: int = 0
 
 
-class AnswersMixin(StoreBase):
+class AnswersMixin(CardsMixin):
     # ---- question messages and hints ---------------------------------------
 
     @guarded
     def record_question_message(
         self, chat_id: int, message_id: int, question_id: str, source: str,
-        user_id: int | None, now: datetime,
+        user_id: int | None, now: datetime, *, interview_id: int | None = None,
     ) -> dict:
         """Remember which question a sent message carries, so a reply to it
-        (even days later) is graded against the right question. Idempotent."""
+        (even days later) is graded against the right question. Idempotent.
+        ``interview_id`` links a mock-interview question to its interview,
+        which is how :meth:`interview_results` finds the answers."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
         self._exec(
             """INSERT INTO question_messages
-                   (chat_id, message_id, question_id, source, user_id, sent_at)
-               VALUES (?, ?, ?, ?, ?, ?)
+                   (chat_id, message_id, question_id, source, user_id, sent_at, interview_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (chat_id, message_id) DO NOTHING""",
-            (chat_id, message_id, question_id, source, user_id, iso(now)),
+            (chat_id, message_id, question_id, source, user_id, iso(now), interview_id),
         )
         return self.get_question_message(chat_id, message_id)  # type: ignore[return-value]
 
@@ -95,6 +106,16 @@ class AnswersMixin(StoreBase):
         )
         return cursor.rowcount > 0
 
+    @guarded
+    def hint_used(self, user_id: int, chat_id: int, message_id: int) -> bool:
+        """Whether the user asked for a hint on this question message (the
+        bot needs it before grading: a hint costs the FSRS "Easy")."""
+        return self._scalar(
+            """SELECT 1 FROM hints_used WHERE user_id = ? AND chat_id = ?
+               AND question_message_id = ?""",
+            (user_id, chat_id, message_id),
+        ) is not None
+
     # ---- attempts and streaks ------------------------------------------------
 
     @guarded
@@ -102,7 +123,7 @@ class AnswersMixin(StoreBase):
         self, *, user_id: int, chat_id: int, question_id: str, question_message_id: int,
         topic: str | None, score: float, verdict: str, matched: list[str],
         used_hint: bool, revealed: bool, now: datetime, tz_name: str,
-        day_start_hour: int = 0,
+        day_start_hour: int = 0, card: dict | None = None, review: dict | None = None,
     ) -> AttemptResult | None:
         """Store one graded answer and update the streak, in one transaction.
 
@@ -112,10 +133,21 @@ class AnswersMixin(StoreBase):
         The reply text itself is never stored (personal data). ``tz_name``
         and ``day_start_hour`` are stored with the attempt so the streak can
         always be recomputed from history.
+
+        ``card`` (fsrs ``Card.to_dict()``) replaces the user's card for this
+        question and ``review`` (``ReviewLog.to_dict()``) is appended to the
+        review log, linked to the attempt; both in the same transaction, and
+        neither for a duplicate. They are validated before anything is
+        written (ValueError).
         """
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
         zone(tz_name)  # ValueError for an unknown zone, before any write
+        card_values = card_row(card) if card is not None else None
+        review_values = review_row(review) if review is not None else None
+        if card_values and review_values and card_values[0] != review_values[0]:
+            raise ValueError(f"card {card_values[0]} and review of card {review_values[0]} "
+                             "do not match")
         now = whole_second(now)  # the streak state must equal what is stored
         if revealed:
             verdict, score = "incorrect", 0.0
@@ -142,25 +174,32 @@ class AnswersMixin(StoreBase):
                 return None
             attempt_id = cursor.lastrowid
             before = self._streak_state(user_id)
-            after, is_new_day = before, False
+            after, is_new_day, freezes_used = before, False, 0
             if verdict in QUALIFYING:
-                after = self._advance_streak(user_id, before, now, tz_name, day_start_hour)
+                after, freezes_used = self._advance_streak(
+                    user_id, before, now, tz_name, day_start_hour)
                 is_new_day = before.last_at is None or (
                     local_date(before.last_at, tz_name, day_start_hour) != day)
-            return AttemptResult(attempt_id, points, after, is_new_day)
+            if card_values is not None:
+                self._save_card(user_id, question_id, card_values)
+            if review_values is not None:
+                self._log_review(user_id, question_id, review_values, attempt_id)
+            return AttemptResult(attempt_id, points, after, is_new_day, freezes_used)
 
     def _advance_streak(
         self, user_id: int, before: StreakState, now: datetime, tz_name: str,
         day_start_hour: int,
-    ) -> StreakState:
+    ) -> tuple[StreakState, int]:
+        """The new streak and the freezes this answer spent."""
         if before.last_at is not None and now < before.last_at:
             # An answer older than the last counted one (clock skew, a late
             # retry): replaying it would differ from history, so recompute.
-            after = self.recompute_streak(user_id, now)
-        else:
-            after = streaks.advance(before, now, tz_name, day_start_hour)
-            self._save_streak(user_id, after, now)
-        return after
+            # It reports no freeze used: it fills in the past, it does not
+            # save today's streak (it may even give a freeze back).
+            return self.recompute_streak(user_id, now), 0
+        update = streaks.advance_detailed(before, now, tz_name, day_start_hour)
+        self._save_streak(user_id, update.state, now)
+        return update.state, update.freezes_used
 
     @guarded
     def recompute_streak(self, user_id: int, now: datetime) -> StreakState:
@@ -186,20 +225,21 @@ class AnswersMixin(StoreBase):
         return StreakState(
             row["current"], row["longest"],
             date.fromisoformat(row["last_day"]) if row["last_day"] else None,
-            parse_iso(row["last_at"]),
+            parse_iso(row["last_at"]), row["freezes"],
         )
 
     def _save_streak(self, user_id: int, state: StreakState, now: datetime) -> None:
         self._exec(
-            """INSERT INTO streaks (user_id, current, longest, last_day, last_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?)
+            """INSERT INTO streaks (user_id, current, longest, last_day, last_at, updated_at,
+                                    freezes)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (user_id) DO UPDATE SET
                    current = excluded.current, longest = excluded.longest,
                    last_day = excluded.last_day, last_at = excluded.last_at,
-                   updated_at = excluded.updated_at""",
+                   updated_at = excluded.updated_at, freezes = excluded.freezes""",
             (user_id, state.current, state.longest,
              state.last_day.isoformat() if state.last_day else None,
-             iso(state.last_at) if state.last_at else None, iso(now)),
+             iso(state.last_at) if state.last_at else None, iso(now), state.freezes),
         )
 
     @guarded
@@ -221,13 +261,33 @@ class AnswersMixin(StoreBase):
         self, user_id: int, now: datetime, tz_name: str, day_start_hour: int | None = None,
     ) -> tuple[int, int]:
         """(current streak as displayed now, longest streak). The current one
-        is 0 once a whole day was missed; the day start hour defaults to the
-        user's own setting."""
+        is 0 once more days were missed than the freezes held can bridge; the
+        day start hour defaults to the user's own setting. See
+        :meth:`streak_info` for the freezes too."""
         if day_start_hour is None:
-            day_start_hour = self._scalar(
-                "SELECT day_start_hour FROM users WHERE user_id = ?", (user_id,)) or 0
+            day_start_hour = self._day_start_hour(user_id)
         state = self._streak_state(user_id)
         return streaks.displayed_current(state, now, tz_name, day_start_hour), state.longest
+
+    @guarded
+    def streak_info(self, user_id: int, now: datetime, tz_name: str) -> dict:
+        """The /streak screen: ``current`` (as displayed now, in ``tz_name``
+        with the user's own day start hour), ``longest``, ``freezes`` held
+        and ``last_day`` (local date of the last qualifying answer, or None).
+        A new method rather than a third element in :meth:`streak`, whose
+        (current, longest) shape existing callers unpack."""
+        state = self._streak_state(user_id)
+        return {
+            "current": streaks.displayed_current(state, now, tz_name,
+                                                 self._day_start_hour(user_id)),
+            "longest": state.longest,
+            "freezes": state.freezes,
+            "last_day": state.last_day.isoformat() if state.last_day else None,
+        }
+
+    def _day_start_hour(self, user_id: int) -> int:
+        return self._scalar(
+            "SELECT day_start_hour FROM users WHERE user_id = ?", (user_id,)) or 0
 
     # ---- stats -------------------------------------------------------------
 

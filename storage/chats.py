@@ -122,7 +122,8 @@ class ChatsMixin(StoreBase):
         The new row inherits settings and subscription (a row already created
         for the new id is overwritten with them, title kept); deliveries,
         question messages and, through ON UPDATE CASCADE, attempts and hints
-        move to the new id so streaks, leaderboards and "no repeats" survive.
+        move to the new id so streaks, leaderboards and "no repeats" survive;
+        so do interviews (and, through attempts, disputes).
         Moved message ids are negated: the old group's messages cannot be
         replied to in the supergroup, whose own message ids start afresh and
         would otherwise collide with them. The old row becomes 'migrated'.
@@ -160,6 +161,11 @@ class ChatsMixin(StoreBase):
                    WHERE chat_id = ?""",
                 (new_id, old_id),
             )
+            # Interviews follow the group; one that would clash with an
+            # unfinished interview of the same admin already in the new chat
+            # stays behind (OR IGNORE skips it).
+            self._exec("UPDATE OR IGNORE interviews SET chat_id = ? WHERE chat_id = ?",
+                       (new_id, old_id))
             self._exec(
                 """UPDATE chats SET status = 'migrated', migrated_to = ?, next_push_at = NULL
                    WHERE chat_id = ?""",

@@ -33,6 +33,7 @@ CHAT_TYPES = ("private", "group", "supergroup")
 CHAT_STATUSES = ("active", "blocked", "left", "migrated")
 SOURCES = ("daily", "quiz", "review", "ask", "interview")
 VERDICTS = ("correct", "partial", "incorrect")
+DISPUTE_STATUSES = ("open", "resolved")
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -163,9 +164,114 @@ def step_2_day_start_and_message_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX attempts_by_message ON attempts(chat_id, question_message_id)")
 
 
+_LEARNING_SCHEMA = [
+    # Spaced repetition: one FSRS card per (learner, question), the fields of
+    # fsrs' Card.to_dict() as columns (not a JSON blob) so "due cards of a
+    # user" is an index range. Instants are our UTC ISO text, like everywhere.
+    """CREATE TABLE cards (
+        user_id     INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        question_id TEXT NOT NULL,
+        card_id     INTEGER NOT NULL,
+        state       INTEGER NOT NULL CHECK (state IN (1, 2, 3)),
+        step        INTEGER,
+        stability   REAL,
+        difficulty  REAL,
+        due         TEXT NOT NULL,
+        last_review TEXT,
+        reps        INTEGER NOT NULL DEFAULT 1 CHECK (reps >= 1),
+        PRIMARY KEY (user_id, question_id)
+    ) WITHOUT ROWID""",
+    # WITHOUT ROWID: the index also holds the primary key, so it is really
+    # (user_id, due, question_id), exactly the order due_cards returns.
+    "CREATE INDEX cards_due ON cards(user_id, due)",
+    """CREATE TABLE review_log (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        question_id TEXT NOT NULL,
+        card_id     INTEGER NOT NULL,
+        rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+        reviewed_at TEXT NOT NULL,
+        duration    INTEGER,
+        attempt_id  INTEGER REFERENCES attempts(id) ON DELETE SET NULL
+    )""",
+    "CREATE INDEX review_log_user ON review_log(user_id, question_id)",
+    """CREATE INDEX review_log_attempt ON review_log(attempt_id)
+        WHERE attempt_id IS NOT NULL""",
+    # Freezes held (0..2; see streaks.py). Existing streaks start with none.
+    """ALTER TABLE streaks ADD COLUMN freezes INTEGER NOT NULL DEFAULT 0
+        CHECK (freezes BETWEEN 0 AND 2)""",
+    # Reminder candidates are those whose last qualifying answer is recent.
+    "CREATE INDEX streaks_recent ON streaks(last_at)",
+    """ALTER TABLE users ADD COLUMN reminders INTEGER NOT NULL DEFAULT 1
+        CHECK (reminders IN (0, 1))""",
+    """CREATE TABLE reminders_sent (
+        user_id    INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        local_date TEXT NOT NULL,
+        sent_at    TEXT NOT NULL,
+        PRIMARY KEY (user_id, local_date)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE interviews (
+        id             INTEGER PRIMARY KEY,
+        chat_id        INTEGER NOT NULL
+                       REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        user_id        INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        topic_or_level TEXT NOT NULL,
+        question_ids   TEXT NOT NULL CHECK (json_valid(question_ids)),
+        position       INTEGER NOT NULL DEFAULT 0 CHECK (position >= 0),
+        started_at     TEXT NOT NULL,
+        finished_at    TEXT
+    )""",
+    # At most one unfinished interview per (chat, user), enforced here so
+    # that two racing /interview commands cannot both start one.
+    """CREATE UNIQUE INDEX interviews_active ON interviews(chat_id, user_id)
+        WHERE finished_at IS NULL""",
+    "CREATE INDEX interviews_chat ON interviews(chat_id)",
+    "CREATE INDEX interviews_user ON interviews(user_id)",
+    # SET NULL: erasing the user who started a group interview must not
+    # erase the question messages other members answered.
+    """ALTER TABLE question_messages ADD COLUMN interview_id INTEGER
+        REFERENCES interviews(id) ON DELETE SET NULL""",
+    """CREATE INDEX question_messages_interview ON question_messages(interview_id)
+        WHERE interview_id IS NOT NULL""",
+    # A dispute is about one graded attempt, hence the foreign key to it
+    # (whose UNIQUE also makes it one dispute per user per question message).
+    f"""CREATE TABLE disputes (
+        id                  INTEGER PRIMARY KEY,
+        user_id             INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        chat_id             INTEGER NOT NULL,
+        question_id         TEXT NOT NULL,
+        question_message_id INTEGER NOT NULL,
+        reply               TEXT NOT NULL,
+        verdict             TEXT NOT NULL CHECK (verdict IN {_in(VERDICTS)}),
+        score               REAL NOT NULL,
+        matched             TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(matched)),
+        missed              TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(missed)),
+        status              TEXT NOT NULL DEFAULT 'open'
+                            CHECK (status IN {_in(DISPUTE_STATUSES)}),
+        created_at          TEXT NOT NULL,
+        UNIQUE (user_id, chat_id, question_message_id),
+        FOREIGN KEY (user_id, chat_id, question_message_id)
+            REFERENCES attempts(user_id, chat_id, question_message_id)
+            ON DELETE CASCADE ON UPDATE CASCADE
+    )""",
+    "CREATE INDEX disputes_open ON disputes(created_at) WHERE status = 'open'",
+]
+
+
+def step_3_learning_engine(db: sqlite_utils.Database) -> None:
+    """Version 3: the learning engine. FSRS cards and their review log,
+    streak freezes, evening reminders (per-user switch and a sent-once
+    table), mock interviews (and the link from their question messages),
+    and grading disputes. Existing rows keep their values: streaks start
+    with 0 freezes, every user has reminders on."""
+    for sql in _LEARNING_SCHEMA:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     step_1_base_schema,
     step_2_day_start_and_message_index,
+    step_3_learning_engine,
 ]
 
 

@@ -3,14 +3,21 @@
 Deletion leans on the schema's foreign keys (``foreign_keys=ON`` is checked
 at open): deleting the user's private chat cascades to its deliveries,
 question messages and the attempts/hints on them; deleting the users row
-cascades to attempts, the streak and hints anywhere, and sets
-``question_messages.user_id`` to NULL on questions the user requested in
-groups, so the other members' attempts on those questions survive.
+cascades to attempts, the streak, hints, cards, the review log, reminder
+claims, disputes and the interviews the user started anywhere, and sets
+``question_messages.user_id`` (and ``interview_id`` for those interviews)
+to NULL on questions the user requested in groups, so the other members'
+attempts on those questions survive.
 """
 
 from __future__ import annotations
 
 from ._base import StoreBase, guarded
+
+# Tables keyed by user_id whose rows are the user's alone; deleted explicitly
+# as well as by cascade (see delete_user). Literals, never input.
+_OWN_ROWS = ("attempts", "streaks", "hints_used", "cards", "review_log", "reminders_sent",
+             "disputes")
 
 
 class PrivacyMixin(StoreBase):
@@ -19,14 +26,20 @@ class PrivacyMixin(StoreBase):
         """Erase every row about the user, in one transaction; True if there
         was anything to erase. Other users' data is left intact."""
         with self._tx():
+            # Unlink group question messages from interviews the user started
+            # before those interviews go (what ON DELETE SET NULL also does).
+            self._exec(
+                """UPDATE question_messages SET interview_id = NULL
+                   WHERE interview_id IN (SELECT id FROM interviews WHERE user_id = ?)""",
+                (user_id,))
             chats = self._exec(
                 "DELETE FROM chats WHERE chat_id = ? AND type = 'private'", (user_id,)).rowcount
             users = self._exec("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
             # The cascades above already did these; repeating them keeps the
             # erasure correct even on a connection opened without foreign keys.
-            self._exec("DELETE FROM attempts WHERE user_id = ?", (user_id,))
-            self._exec("DELETE FROM streaks WHERE user_id = ?", (user_id,))
-            self._exec("DELETE FROM hints_used WHERE user_id = ?", (user_id,))
+            for table in _OWN_ROWS:
+                self._exec(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            self._exec("DELETE FROM interviews WHERE user_id = ?", (user_id,))
             self._exec("UPDATE question_messages SET user_id = NULL WHERE user_id = ?",
                        (user_id,))
             return bool(chats or users)
@@ -34,12 +47,12 @@ class PrivacyMixin(StoreBase):
     @guarded
     def export_user(self, user_id: int) -> dict:
         """Everything stored about the user as a JSON-serialisable dict (the
-        answer to a data access request). Reply texts are never stored, so
-        they are not here either."""
+        answer to a data access request). Reply texts are not stored, except
+        those the user chose to send along with a dispute: they are here."""
         private = self._one(
             "SELECT * FROM chats WHERE chat_id = ? AND type = 'private'", (user_id,))
         streak = self._one(
-            "SELECT current, longest, last_day, last_at, updated_at FROM streaks "
+            "SELECT current, longest, freezes, last_day, last_at, updated_at FROM streaks "
             "WHERE user_id = ?", (user_id,))
         return {
             "user": self._one("SELECT * FROM users WHERE user_id = ?", (user_id,)),
@@ -59,5 +72,18 @@ class PrivacyMixin(StoreBase):
                 (user_id,)),
             "hints_used": self._all(
                 "SELECT * FROM hints_used WHERE user_id = ? ORDER BY used_at", (user_id,)),
+            "cards": self._all(
+                "SELECT * FROM cards WHERE user_id = ? ORDER BY question_id", (user_id,)),
+            "review_log": self._all(
+                "SELECT * FROM review_log WHERE user_id = ? ORDER BY reviewed_at, id",
+                (user_id,)),
+            "reminders_sent": self._all(
+                "SELECT * FROM reminders_sent WHERE user_id = ? ORDER BY local_date",
+                (user_id,)),
+            "interviews": self._all(
+                "SELECT * FROM interviews WHERE user_id = ? ORDER BY started_at, id",
+                (user_id,)),
+            "disputes": self._all(
+                "SELECT * FROM disputes WHERE user_id = ? ORDER BY created_at, id",
+                (user_id,)),
         }
-

@@ -11,7 +11,9 @@ errors are re-raised as StorageError naming the database file.
 
 The methods are grouped by subject in mixins: users.py, chats.py (chats,
 schedule, deliveries), answers.py (question messages, hints, attempts,
-streaks, stats), privacy.py (delete/export a user).
+streaks, stats), cards.py (FSRS cards, review log), reminders.py (evening
+reminders), interviews.py (mock interviews), disputes.py (grading
+disputes), privacy.py (delete/export a user).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from ._base import guarded
 from .answers import AnswersMixin, AttemptResult
 from .chats import ChatsMixin
 from .db import db_path, iso, open_db
+from .disputes import DisputesMixin
+from .interviews import InterviewsMixin
 from .privacy import PrivacyMixin
+from .reminders import RemindersMixin
 from .users import UsersMixin
 
 __all__ = ["Store", "AttemptResult"]
@@ -34,7 +39,8 @@ UPDATE_RETENTION = timedelta(days=2)
 PRUNE_EVERY = 1000
 
 
-class Store(UsersMixin, ChatsMixin, AnswersMixin, PrivacyMixin):
+class Store(UsersMixin, ChatsMixin, AnswersMixin, RemindersMixin, InterviewsMixin,
+            DisputesMixin, PrivacyMixin):
     """The bot's database. One instance owns one connection; use it from one
     thread at a time (AsyncStore gives it a dedicated thread)."""
 

@@ -70,8 +70,16 @@ class UsersMixin(StoreBase):
             raise ValueError(f"day start hour must be an integer 0..23; got {hour!r}")
         return self._set_user(user_id, "day_start_hour", hour)
 
+    @guarded
+    def set_user_reminders(self, user_id: int, on: bool) -> dict:
+        """Turn the evening streak reminder on or off (new users: on). It is
+        a nudge the user did not ask for, so one word must stop it."""
+        if not isinstance(on, bool):
+            raise ValueError(f"reminders must be True or False; got {on!r}")
+        return self._set_user(user_id, "reminders", int(on))
+
     def _set_user(self, user_id: int, column: str, value: object) -> dict:
-        # column is one of three literals above, never user input
+        # column is one of the literals above, never user input
         cursor = self._exec(f"UPDATE users SET {column} = ? WHERE user_id = ?", (value, user_id))
         if cursor.rowcount == 0:
             self._require(None, f"user {user_id}")

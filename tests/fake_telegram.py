@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -60,7 +60,10 @@ class Fault:
     """Answer `count` calls of `method` (optionally only to `chat_id`) with an error."""
 
     method: str
-    kind: str  # "429" | "403" | "migrate" | "500" | "drop" | "slow" | "400-notfound"
+    # "429" | "403" | "migrate" | "500" | "502" | "503" | "504" | "drop" | "slow" | "400-notfound"
+    # | "hang": hold the request for `delay` seconds, then close the connection without
+    #   processing it (the client times out first if `delay` exceeds its read timeout)
+    kind: str
     count: int = 1
     chat_id: int | None = None
     retry_after: int = 1
@@ -90,6 +93,7 @@ class FakeTelegram:
         self.user_messages: dict[tuple[int, int], dict] = {}
         self.handed_out: dict[int, float] = {}  # update id -> when getUpdates returned it
         self.delivered_at: dict[int, float] = {}
+        self.in_flight: Counter = Counter()  # method -> requests being handled right now
 
     # ---------------------------------------------------------------- server lifecycle
     async def start(self) -> "FakeTelegram":
@@ -255,6 +259,13 @@ class FakeTelegram:
         """Wait until the bot has fetched and confirmed every queued update."""
         await self.wait_for(lambda: not self.updates, timeout, "updates drained")
 
+    async def processed(self, app, timeout: float = 30.0) -> None:
+        """Wait until an in-process application has fetched *and finished handling* every queued
+        update: confirmed by its next getUpdates (PTB queues a batch before confirming it), then
+        its update queue joined (PTB marks an update done after its handlers returned)."""
+        await self.drained(timeout)
+        await asyncio.wait_for(app.update_queue.join(), timeout)
+
     # ---------------------------------------------------------------- the API
     def _fault_for(self, method: str, params: dict) -> Fault | None:
         chat_id = _int(params.get("chat_id"))
@@ -266,6 +277,13 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
+        self.in_flight[method] += 1
+        try:
+            return await self._handle_counted(method, request)
+        finally:
+            self.in_flight[method] -= 1
+
+    async def _handle_counted(self, method: str, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         if request.content_type == "application/json":
@@ -283,6 +301,10 @@ class FakeTelegram:
         if fault is not None:
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
+            elif fault.kind == "hang":
+                await asyncio.sleep(fault.delay)
+                request.transport.close()
+                return web.Response(status=504)
             else:
                 return self._fault_response(fault, request)
         handler = getattr(self, "api_" + method, None)
@@ -302,6 +324,8 @@ class FakeTelegram:
         if fault.kind == "drop":
             request.transport.close()
             return web.Response(status=502)
+        if fault.kind in ("502", "503", "504"):
+            return _err(int(fault.kind), {"502": "Bad Gateway", "503": "Service Unavailable", "504": "Gateway Timeout"}[fault.kind])
         return _err(500, "Internal Server Error")
 
     async def api_getMe(self, params):

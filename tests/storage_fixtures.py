@@ -37,8 +37,10 @@ def add_private_chat(s: Store, user_id: int, now: datetime = T0, tz: str = "UTC"
 
 
 def ask(s: Store, chat_id: int, message_id: int, question_id: str = "q-1",
-        source: str = "quiz", user_id: int | None = None, now: datetime = T0) -> dict:
-    return s.record_question_message(chat_id, message_id, question_id, source, user_id, now)
+        source: str = "quiz", user_id: int | None = None, now: datetime = T0,
+        interview_id: int | None = None) -> dict:
+    return s.record_question_message(chat_id, message_id, question_id, source, user_id, now,
+                                     interview_id=interview_id)
 
 
 def answer(s: Store, user_id: int, chat_id: int, message_id: int, now: datetime = T0,
@@ -53,6 +55,23 @@ def answer(s: Store, user_id: int, chat_id: int, message_id: int, now: datetime 
     return s.record_attempt(**args)
 
 
+def card(card_id: int = 4242, due: str = "2025-03-12T12:00:00+00:00", state: int = 2,
+         step: int | None = None, stability: float | None = 2.3065,
+         difficulty: float | None = 2.118, last_review: str | None = "2025-03-10T12:00:00+00:00",
+         ) -> dict:
+    """A dict shaped exactly like fsrs' ``Card.to_dict()``."""
+    return dict(card_id=card_id, state=state, step=step, stability=stability,
+                difficulty=difficulty, due=due, last_review=last_review)
+
+
+def review(card_id: int = 4242, rating: int = 3,
+           review_datetime: str = "2025-03-10T12:00:00.123456+00:00",
+           review_duration: int | None = None) -> dict:
+    """A dict shaped exactly like fsrs' ``ReviewLog.to_dict()``."""
+    return dict(card_id=card_id, rating=rating, review_datetime=review_datetime,
+                review_duration=review_duration)
+
+
 GONE = 987654321  # the user who asks to be forgotten
 STAYS = 55555
 GROUP = -1001234
@@ -60,23 +79,41 @@ GROUP = -1001234
 
 def populate(store):
     """Both users have rows in every table; GONE asked a quiz in the group
-    that STAYS answered."""
+    that STAYS answered, and started a group interview STAYS answered."""
     for user_id, name in [(GONE, "Robert"), (STAYS, "Alice")]:
         add_user(store, user_id, name=name)
         add_private_chat(store, user_id)
         store.set_user_tz(user_id, "Europe/Berlin")
+        store.set_user_reminders(user_id, user_id == STAYS)
         store.claim_delivery(user_id, date(2025, 3, 10), "q-daily", T0)
         store.complete_delivery(user_id, date(2025, 3, 10), 7, T0)
         store.claim_delivery(user_id, date(2025, 3, 11), "q-pending", at("2025-03-11 09:00"))
         ask(store, user_id, 8, "q-ask", source="ask", user_id=user_id)
         store.mark_hint_used(user_id, user_id, 7, T0)
-        answer(store, user_id, user_id, 7)
-        answer(store, user_id, user_id, 8, verdict="partial")
+        answer(store, user_id, user_id, 7, question_id="q-daily",
+               card=card(card_id=user_id % 1000 + 1), review=review(card_id=user_id % 1000 + 1))
+        answer(store, user_id, user_id, 8, verdict="partial", question_id="q-ask")
+        store.record_dispute(user_id=user_id, chat_id=user_id, question_id="q-ask",
+                             question_message_id=8, reply=f"my answer, I am {name}",
+                             verdict="partial", score=0.5, matched=["a"], missed=["b"], now=T0)
+        store.mark_reminded(user_id, date(2025, 3, 11), at("2025-03-11 19:00"))
+        interview = store.start_interview(user_id, user_id, ["q-iv-1", "q-iv-2"], "cnn", T0)
+        ask(store, user_id, 9, "q-iv-1", source="interview", user_id=user_id,
+            interview_id=interview["id"])
+        answer(store, user_id, user_id, 9, question_id="q-iv-1",
+               card=card(card_id=user_id % 1000 + 2), review=review(card_id=user_id % 1000 + 2))
     store.ensure_chat(GROUP, "supergroup", "Study group", T0, "UTC", "09:00")
     ask(store, GROUP, 20, "q-group-quiz", user_id=GONE)
     ask(store, GROUP, 21, "q-group-daily", source="daily")
+    group_interview = store.start_interview(GROUP, GONE, ["q-group-iv"], "advanced", T0)
+    ask(store, GROUP, 22, "q-group-iv", source="interview", user_id=GONE,
+        interview_id=group_interview["id"])
     for user_id in (GONE, STAYS):
         store.mark_hint_used(user_id, GROUP, 20, T0)
-        answer(store, user_id, GROUP, 20)
-        answer(store, user_id, GROUP, 21, verdict="incorrect")
+        answer(store, user_id, GROUP, 20, question_id="q-group-quiz")
+        answer(store, user_id, GROUP, 21, verdict="incorrect", question_id="q-group-daily")
+        answer(store, user_id, GROUP, 22, verdict="partial", question_id="q-group-iv")
+        store.record_dispute(user_id=user_id, chat_id=GROUP, question_id="q-group-daily",
+                             question_message_id=21, reply="I was right", verdict="incorrect",
+                             score=0.0, matched=[], missed=["kernel"], now=T0)
     store.seen_update(31337, T0)

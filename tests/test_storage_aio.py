@@ -7,7 +7,7 @@ import pytest
 from storage.aio import AsyncStore
 from storage.db import StorageError
 from storage.store import Store
-from storage_fixtures import T0
+from storage_fixtures import T0, card, review
 
 
 async def test_async_store_runs_store_methods_via_call_and_attribute_proxies(tmp_path):
@@ -21,7 +21,14 @@ async def test_async_store_runs_store_methods_via_call_and_attribute_proxies(tmp
         user_id=1, chat_id=1, question_id="q", question_message_id=10, topic="cnn",
         score=1.0, verdict="correct", matched=[], used_hint=False, revealed=False,
         now=T0, tz_name="UTC")
-    assert result.points == 3
+    assert result.points == 3 and result.freezes_used == 0
+    await astore.record_question_message(1, 11, "q2", "review", 1, T0)
+    await astore.record_attempt(
+        user_id=1, chat_id=1, question_id="q2", question_message_id=11, topic="cnn",
+        score=1.0, verdict="correct", matched=[], used_hint=False, revealed=False,
+        now=T0, tz_name="UTC", card=card(), review=review())
+    assert (await astore.get_card(1, "q2"))["card_id"] == 4242
+    assert (await astore.streak_info(1, T0, "UTC"))["current"] == 1
     await astore.close()
 
 

@@ -105,7 +105,7 @@ def test_a_python_error_inside_record_attempt_rolls_back_too(store, monkeypatch)
     def explode(*args, **kwargs):
         raise RuntimeError("grader bug")
 
-    monkeypatch.setattr(answers_module.streaks, "advance", explode)
+    monkeypatch.setattr(answers_module.streaks, "advance_detailed", explode)
     with pytest.raises(RuntimeError):
         answer(store, 1, 1, 10)
     assert count(store, "attempts") == 0
@@ -212,3 +212,70 @@ def test_leaderboard_orders_by_points_and_respects_since(store):
     assert week[0]["first_name"] == "Bob" and week[0]["username"] == "bob"
     all_time = store.leaderboard(-5, since=None, limit=1)
     assert [(r["user_id"], r["points"]) for r in all_time] == [(1, 4)]
+
+
+# ---- streak freezes through the Store -----------------------------------------
+
+
+def answer_days(store, days, user_id=1, hour="09:00", first_message=100, **kw):
+    """One correct answer per listed March 2025 day; returns the results."""
+    results = []
+    for n, day in enumerate(days):
+        ask(store, user_id, first_message + n, f"q-{first_message + n}")
+        results.append(answer(store, user_id, user_id, first_message + n,
+                              now=at(f"2025-03-{day:02d} {hour}"), **kw))
+    return results
+
+
+def test_record_attempt_reports_the_freeze_that_saved_the_streak(store):
+    setup_private(store, messages=())
+    results = answer_days(store, range(1, 8))
+    assert [r.freezes_used for r in results] == [0] * 7
+    assert results[-1].streak.freezes == 1
+    saved = answer_days(store, [9], first_message=200)[0]  # the 8th was missed
+    assert (saved.freezes_used, saved.is_new_day) == (1, True)
+    assert (saved.streak.current, saved.streak.freezes) == (8, 0)
+    again = answer_days(store, [9], hour="18:00", first_message=300)[0]
+    assert again.freezes_used == 0 and again.is_new_day is False
+    assert store.streak_state(1) == store.recompute_streak(1, at("2025-03-09 19:00"))
+
+
+def test_a_late_answer_that_recomputes_reports_no_freeze_used(store):
+    setup_private(store, messages=())
+    answer_days(store, range(1, 8))
+    answer_days(store, [9], first_message=200)  # spends the freeze on the 8th
+    late = answer_days(store, [8], first_message=300)[0]  # the 8th, arriving late
+    assert late.freezes_used == 0
+    assert (late.streak.current, late.streak.freezes) == (9, 1)  # no gap now: freeze back
+
+
+def test_streak_info_shows_current_longest_freezes_and_last_day(store):
+    setup_private(store, messages=())
+    assert store.streak_info(1, at("2025-03-01 12:00"), "UTC") == {
+        "current": 0, "longest": 0, "freezes": 0, "last_day": None}
+    answer_days(store, range(1, 8))
+    assert store.streak_info(1, at("2025-03-08 12:00"), "UTC") == {
+        "current": 7, "longest": 7, "freezes": 1, "last_day": "2025-03-07"}
+    # the 8th missed: one freeze can still save it today, the 9th
+    assert store.streak_info(1, at("2025-03-09 23:00"), "UTC")["current"] == 7
+    assert store.streak(1, at("2025-03-09 23:00"), "UTC") == (7, 7)
+    info = store.streak_info(1, at("2025-03-10 00:00"), "UTC")
+    assert (info["current"], info["longest"], info["freezes"]) == (0, 7, 1)
+
+
+def test_streak_info_uses_the_users_stored_day_start_hour(store):
+    setup_private(store, messages=())
+    store.set_user_day_start_hour(1, 4)
+    answer_days(store, [10], hour="23:00", day_start_hour=4)
+    # 02:00 on the 12th is still the 11th for this user: nothing missed yet
+    assert store.streak_info(1, at("2025-03-12 02:00"), "UTC")["current"] == 1
+    store.set_user_day_start_hour(1, 0)
+    assert store.streak_info(1, at("2025-03-12 02:00"), "UTC")["current"] == 0
+
+
+def test_hint_used_reports_a_marked_hint(store):
+    setup_private(store, messages=(10, 11))
+    store.mark_hint_used(1, 1, 10, T0)
+    assert store.hint_used(1, 1, 10) is True
+    assert store.hint_used(1, 1, 11) is False
+    assert store.hint_used(2, 1, 10) is False

@@ -121,6 +121,14 @@ def test_unicode_quotes_and_sql_metacharacters_round_trip_exactly(store, text):
     assert store.leaderboard(-7, None)[0]["first_name"] == text
     assert store.recent_questions(-7) == [text]
     assert text in store.user_stats(1)["per_topic"]
+    # the one stored reply text (a dispute), and the interview label
+    disputed = store.record_dispute(user_id=1, chat_id=-7, question_id=text,
+                                    question_message_id=1, reply=text, verdict="correct",
+                                    score=1.0, matched=[text], missed=[text], now=T0)
+    assert (disputed["reply"], disputed["matched"], disputed["missed"]) == (text, [text], [text])
+    interview = store.start_interview(-7, 1, [text or "q"], text, T0)  # ids are non-empty
+    assert store.get_interview(interview["id"])["topic_or_level"] == text
+    assert store.get_interview(interview["id"])["question_ids"] == [text or "q"]
     assert "users" in store.db.table_names()
 
 

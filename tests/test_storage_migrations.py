@@ -8,7 +8,7 @@ from storage import migrations
 from storage.db import StorageError, open_db
 from storage.migrations import MIGRATIONS, migrate, schema_version
 from storage.store import Store
-from storage_fixtures import T0
+from storage_fixtures import T0, at, card, review
 
 
 def raw_db(path) -> sqlite_utils.Database:
@@ -27,8 +27,11 @@ def indexes(db):
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
 
 
-def test_there_are_at_least_two_numbered_steps():
-    assert len(MIGRATIONS) >= 2
+def test_there_are_at_least_three_numbered_steps():
+    assert len(MIGRATIONS) >= 3
+
+
+LEARNING_TABLES = {"cards", "review_log", "reminders_sent", "interviews", "disputes"}
 
 
 @pytest.mark.parametrize("target", range(1, len(MIGRATIONS) + 1))
@@ -39,6 +42,11 @@ def test_each_step_applies_to_an_empty_file(tmp_path, target):
     assert "attempts" in db.table_names()
     assert ("day_start_hour" in columns(db, "users")) == (target >= 2)
     assert ("attempts_by_message" in indexes(db)) == (target >= 2)
+    assert LEARNING_TABLES & set(db.table_names()) == (LEARNING_TABLES if target >= 3 else set())
+    assert ("freezes" in columns(db, "streaks")) == (target >= 3)
+    assert ("reminders" in columns(db, "users")) == (target >= 3)
+    assert ("interview_id" in columns(db, "question_messages")) == (target >= 3)
+    assert ({"cards_due", "streaks_recent", "interviews_active"} <= indexes(db)) == (target >= 3)
     assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
@@ -60,6 +68,48 @@ def test_step_2_applies_to_a_version_1_file_and_keeps_its_data(tmp_path):
     assert s.get_user(1)["day_start_hour"] == 0
     assert s.get_attempt(1, 1, 10)["verdict"] == "correct"
     assert "attempts_by_message" in indexes(s.db)
+    s.close()
+
+
+def test_step_3_applies_to_a_version_2_file_and_keeps_its_data(tmp_path):
+    path = tmp_path / "bot.db"
+    db = raw_db(path)
+    migrate(db, target=2)
+    db.execute("INSERT INTO users (user_id, first_name, created_at, last_seen_at, "
+               "day_start_hour, tz) VALUES (1, 'Ada', 'x', 'x', 4, 'Europe/Berlin')")
+    db.execute("INSERT INTO chats (chat_id, type, tz, push_time, created_at) "
+               "VALUES (1, 'private', 'UTC', '09:00', 'x')")
+    db.execute("INSERT INTO question_messages VALUES (1, 10, 'q', 'quiz', 1, 'x')")
+    db.execute("""INSERT INTO attempts (user_id, chat_id, question_id, question_message_id,
+                  score, verdict, points, answered_at, local_date, tz, day_start_hour)
+                  VALUES (1, 1, 'q', 10, 1.0, 'correct', 3, '2025-03-10T12:00:00Z',
+                          '2025-03-10', 'UTC', 4)""")
+    db.execute("""INSERT INTO streaks VALUES (1, 9, 9, '2025-03-10', '2025-03-10T12:00:00Z',
+                  '2025-03-10T12:00:00Z')""")
+    db.execute("INSERT INTO hints_used VALUES (1, 1, 10, 'x')")
+    db.close()
+
+    s = Store.open(path)  # open_db applies step 3
+    assert schema_version(s.db) == 3 == len(MIGRATIONS)
+    user = s.get_user(1)
+    assert (user["day_start_hour"], user["tz"], user["reminders"]) == (4, "Europe/Berlin", True)
+    # the stored streak is kept as it was; freezes start at 0 (no retroactive award)
+    state = s.streak_state(1)
+    assert (state.current, state.longest, state.freezes) == (9, 9, 0)
+    assert s.get_question_message(1, 10)["interview_id"] is None
+    assert s.get_attempt(1, 1, 10)["verdict"] == "correct"
+    assert s.hint_used(1, 1, 10) is True
+    assert s.get_card(1, "q") is None and s.review_logs() == []
+    assert s.db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    # and the new features work on the upgraded file
+    s.record_question_message(1, 11, "q2", "interview", 1, at("2025-03-11 12:00"),
+                              interview_id=s.start_interview(1, 1, ["q2"], "cnn", T0)["id"])
+    s.record_attempt(user_id=1, chat_id=1, question_id="q2", question_message_id=11,
+                     topic=None, score=1.0, verdict="correct", matched=[], used_hint=False,
+                     revealed=False, now=at("2025-03-11 12:00"), tz_name="UTC",
+                     card=card(), review=review())
+    assert s.get_card(1, "q2")["card_id"] == 4242
+    assert s.streak_state(1).current == 10
     s.close()
 
 

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from storage.store import Store
-from storage.streaks import EMPTY, StreakState, advance, displayed_current, recompute
-from storage_fixtures import add_private_chat, add_user, answer, ask, at
+from storage.streaks import (EMPTY, MAX_FREEZES, StreakState, StreakUpdate, advance,
+                             advance_detailed, displayed_current, missed_days, recompute)
+from storage_fixtures import add_private_chat, add_user, answer, ask, at, store  # noqa: F401
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati",
          "Pacific/Pago_Pago", "Asia/Kolkata", "UTC+05:45", "UTC-03:30"]
@@ -23,7 +24,7 @@ def fold(items):
 
 def test_first_qualifying_answer_starts_a_streak_of_one():
     state = advance(EMPTY, at("2025-03-10 10:00"), "UTC")
-    assert state == StreakState(1, 1, date(2025, 3, 10), at("2025-03-10 10:00"))
+    assert state == StreakState(1, 1, date(2025, 3, 10), at("2025-03-10 10:00"), freezes=0)
 
 
 def test_several_answers_on_one_day_count_once():
@@ -105,6 +106,117 @@ def test_recompute_sorts_history_and_ignores_non_qualifying_answers():
     assert (state.current, state.longest, state.last_day) == (1, 1, date(2025, 3, 12))
 
 
+# ---- streak freezes ----------------------------------------------------------
+
+
+def daily(first_day: int, last_day: int, state=EMPTY, hour: str = "20:00"):
+    """Answer every day of March 2025 from first_day to last_day (UTC)."""
+    for day in range(first_day, last_day + 1):
+        state = advance(state, at(f"2025-03-{day:02d} {hour}"), "UTC")
+    return state
+
+
+def test_seven_days_in_a_row_earn_a_freeze_and_two_is_the_most_held():
+    assert daily(1, 6).freezes == 0
+    assert daily(1, 7).freezes == 1
+    assert daily(1, 13).freezes == 1
+    assert daily(1, 14).freezes == 2
+    assert daily(1, 28).freezes == MAX_FREEZES == 2  # 21 and 28 earn nothing more
+    assert (daily(1, 28).current, daily(1, 28).longest) == (28, 28)
+
+
+def test_a_missed_day_uses_a_freeze_and_the_streak_continues():
+    state = daily(1, 7)  # 7 days, one freeze
+    update = advance_detailed(state, at("2025-03-09 20:00"), "UTC")  # the 8th was missed
+    assert update == StreakUpdate(
+        StreakState(8, 8, date(2025, 3, 9), at("2025-03-09 20:00"), freezes=0), 1, True)
+    # a second answer that day spends nothing more and is not a new day
+    again = advance_detailed(update.state, at("2025-03-09 21:00"), "UTC")
+    assert (again.state.current, again.state.freezes, again.freezes_used, again.new_day) == \
+        (8, 0, 0, False)
+
+
+def test_two_missed_days_need_two_freezes():
+    state = daily(1, 14)  # two freezes
+    update = advance_detailed(state, at("2025-03-17 20:00"), "UTC")  # 15th and 16th missed
+    assert (update.state.current, update.state.freezes, update.freezes_used) == (15, 0, 2)
+
+
+def test_too_few_freezes_restart_the_streak_and_are_kept():
+    state = daily(1, 7)  # one freeze
+    update = advance_detailed(state, at("2025-03-10 20:00"), "UTC")  # 8th and 9th missed
+    assert (update.state.current, update.state.longest, update.state.freezes) == (1, 7, 1)
+    assert update.freezes_used == 0 and update.new_day is True
+    # ... and the kept freeze saves a later gap
+    state = advance(update.state, at("2025-03-12 20:00"), "UTC")  # 11th missed
+    assert (state.current, state.freezes) == (2, 0)
+
+
+def test_the_freeze_spent_on_the_way_to_day_seven_is_earned_back_at_once():
+    state = daily(1, 7)
+    state = daily(9, 14, state)  # 8th missed: freeze used, then day 14 of the streak earns
+    assert (state.current, state.freezes) == (13, 0)
+    state = advance(state, at("2025-03-15 20:00"), "UTC")
+    assert (state.current, state.freezes) == (14, 1)
+
+
+def test_freezes_bridge_gaps_measured_in_the_new_answers_zone():
+    # 7 days in Berlin, then an answer from New York: the gap is counted on
+    # New York's calendar, so a late-evening flight west misses no day
+    state = EMPTY
+    for day in range(1, 8):
+        state = advance(state, at(f"2025-03-{day:02d} 08:00"), "Europe/Berlin")
+    update = advance_detailed(state, at("2025-03-09 03:00"), "America/New_York")  # 22:00 8th NY
+    assert (update.state.current, update.freezes_used) == (8, 0)
+
+
+def test_displayed_streak_survives_missed_days_the_freezes_can_still_cover():
+    state = daily(1, 7)  # last answer on the 7th, one freeze
+    assert missed_days(state, at("2025-03-08 23:00"), "UTC") == 0
+    assert displayed_current(state, at("2025-03-08 23:00"), "UTC") == 7
+    assert missed_days(state, at("2025-03-09 12:00"), "UTC") == 1
+    assert displayed_current(state, at("2025-03-09 12:00"), "UTC") == 7  # answer today: saved
+    assert displayed_current(state, at("2025-03-10 00:00"), "UTC") == 0  # two missed, one freeze
+    two = daily(1, 14)
+    assert displayed_current(two, at("2025-03-17 23:59"), "UTC") == 14
+    assert displayed_current(two, at("2025-03-18 00:00"), "UTC") == 0
+
+
+def reference(days: list[date]) -> tuple[int, int, int]:
+    """The freeze rules restated over plain dates: (current, longest, freezes)."""
+    current = longest = freezes = 0
+    previous = None
+    for day in sorted(set(days)):
+        if previous is None:
+            current = 1
+        else:
+            missed = (day - previous).days - 1
+            if missed <= freezes:
+                freezes -= missed
+                current += 1
+            else:
+                current = 1
+        if current % 7 == 0:
+            freezes = min(2, freezes + 1)
+        longest = max(longest, current)
+        previous = day
+    return current, longest, freezes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=60),
+       st.sampled_from(["06:00", "12:00", "23:59"]))
+def test_advance_in_one_zone_matches_the_rules_restated_over_dates(day_gaps, hour):
+    days, day = [], date(2025, 3, 1)
+    for gap in day_gaps:
+        day += timedelta(days=gap)
+        days.append(day)
+    state = EMPTY
+    for day in days:
+        state = advance(state, at(f"{day.isoformat()} {hour}"), "UTC")
+    assert (state.current, state.longest, state.freezes) == reference(days)
+
+
 attempt_steps = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=60 * 60 * 60),  # gap in seconds, up to 60 h
@@ -113,6 +225,21 @@ attempt_steps = st.lists(
         st.booleans() | st.just(True),
     ),
     min_size=1, max_size=40,
+)
+# Mostly about a day apart, sometimes one or two days skipped: long enough
+# streaks to earn freezes, and gaps for them to bridge (or not).
+_GAP_KINDS = {"day": (20, 8), "same": (0, 4), "skip": (44, 32)}  # (from hour, span hours)
+day_steps = st.lists(
+    st.tuples(
+        st.tuples(st.sampled_from(["day"] * 8 + ["same", "skip"]),
+                  st.integers(min_value=0, max_value=10**6)).map(
+            lambda kind: (_GAP_KINDS[kind[0]][0] * 3600
+                          + kind[1] % (_GAP_KINDS[kind[0]][1] * 3600))),
+        st.sampled_from(ZONES),
+        st.sampled_from([0, 0, 0, 4]),
+        st.sampled_from([True] * 5 + [False]),
+    ),
+    min_size=1, max_size=60,
 )
 starts = st.sampled_from([at("2025-03-27 18:00"), at("2025-10-24 18:00"),
                           at("2025-03-07 12:00"), at("2025-10-31 20:00")])
@@ -127,7 +254,7 @@ def build(start, steps):
 
 
 @settings(max_examples=400, deadline=None)
-@given(start=starts, steps=attempt_steps)
+@given(start=starts, steps=attempt_steps | day_steps)
 def test_folding_advance_equals_recompute_and_longest_is_never_below_current(start, steps):
     items = build(start, steps)
     folded = fold(items)
@@ -136,13 +263,40 @@ def test_folding_advance_equals_recompute_and_longest_is_never_below_current(sta
     running = EMPTY
     for moment, tz, dsh, qualifying in items:
         if qualifying:
-            running = advance(running, moment, tz, dsh)
+            update = advance_detailed(running, moment, tz, dsh)
+            assert update.state == advance(running, moment, tz, dsh)
+            assert 0 <= update.freezes_used <= running.freezes
+            assert update.freezes_used == 0 or update.state.current == running.current + 1
+            # a streak shown just before the answer is never lost by it
+            if running.current and displayed_current(running, moment, tz, dsh):
+                assert update.state.current >= running.current
+            running = update.state
         assert running.longest >= running.current
+        assert 0 <= running.freezes <= MAX_FREEZES
         assert displayed_current(running, moment, tz, dsh) <= running.current
 
 
+def test_day_steps_do_reach_freezes():
+    """The day-sized strategy is not vacuous: some examples earn and spend freezes."""
+    seen = {"earned": False, "spent": False}
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(start=starts, steps=day_steps)
+    def probe(start, steps):
+        running = EMPTY
+        for moment, tz, dsh, qualifying in build(start, steps):
+            if qualifying:
+                update = advance_detailed(running, moment, tz, dsh)
+                seen["earned"] |= update.state.freezes > running.freezes
+                seen["spent"] |= update.freezes_used > 0
+                running = update.state
+
+    probe()
+    assert seen == {"earned": True, "spent": True}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(start=starts, steps=attempt_steps)
+@given(start=starts, steps=attempt_steps | day_steps)
 def test_stored_streak_after_record_attempt_equals_recompute_over_stored_attempts(start, steps):
     with tempfile.TemporaryDirectory() as tmp:
         s = Store.open(Path(tmp) / "bot.db", verify=False)

@@ -1,0 +1,158 @@
+"""The real bot as a child process (`tutor-bot run`) against the in-process fake Bot API server.
+
+Used by the tests that need a real process: kill -9, SIGTERM, and grepping everything the
+process writes for the token. The fake server runs in the test's event loop, so every wait here
+is an async poll (the loop keeps serving the bot while the test waits), never a blocking sleep.
+
+The command is the `tutor-bot` entry point of the project's virtual environment — what
+`uv run tutor-bot run` executes — started directly, so that the pid we signal is the bot's own
+(`uv run` would put a uv process in between) and so that a concurrent `uv sync` cannot race the
+test. Standard output and error go to one log file (a pipe could fill up and block the bot).
+
+`BotProcesses` (the `bot_processes` fixture) always kills whatever is still running at teardown,
+by pid, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_command() -> list[str]:
+    script = shutil.which("tutor-bot", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "bot.cli"]
+
+
+class BotProcess:
+    def __init__(self, tg, db_path: Path, log_path: Path, *, args: tuple[str, ...] = (), **env: str):
+        self.tg = tg
+        self.db_path = Path(db_path)
+        self.log_path = Path(log_path)
+        self.args = args
+        self.env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_BASE_URL": tg.base_url,
+            "TUTOR_DB": str(db_path),
+            "TUTOR_TICK_SECONDS": "0.2",
+            "TUTOR_DEFAULT_TIME": "00:00",
+            "TUTOR_MAX_MESSAGES_PER_SECOND": "0",
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> "BotProcess":
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [*bot_command(), "run", *self.args],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    async def wait_log(self, text: str, timeout: float = 60.0, *, count: int = 1) -> None:
+        """Wait until `text` appears `count` times in the log (fail early if the bot died)."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if not self.running():
+                raise AssertionError(f"the bot exited ({self.proc.returncode}) before logging {text!r}:\n{self.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {text!r} in the log:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.05)
+
+    async def started(self, timeout: float = 60.0) -> None:
+        """Up and polling: PTB logs "Application started" once the updater runs."""
+        await self.wait_log("Application started", timeout)
+
+    def kill(self) -> None:
+        """kill -9: no cleanup of any kind in the bot."""
+        if self.running():
+            os.kill(self.proc.pid, signal.SIGKILL)
+
+    def terminate(self) -> None:
+        """SIGTERM: what systemd, Docker and Kubernetes send to stop a service."""
+        if self.running():
+            os.kill(self.proc.pid, signal.SIGTERM)
+
+    async def exited(self, timeout: float = 60.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not exit within {timeout}s:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.05)
+        self._close_log()
+        return self.proc.returncode
+
+    def cleanup(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # pragma: no cover — SIGKILL cannot be ignored
+                pass
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class BotProcesses:
+    """Starts bot processes for one test and kills any still running at teardown."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.started: list[BotProcess] = []
+
+    def start(self, tg, *, db_path: Path | None = None, log_name: str | None = None, args: tuple[str, ...] = (), **env) -> BotProcess:
+        n = len(self.started) + 1
+        proc = BotProcess(
+            tg,
+            db_path or self.tmp_path / "tutor.db",
+            self.tmp_path / (log_name or f"bot-{n}.log"),
+            args=args,
+            **env,
+        )
+        self.started.append(proc)
+        return proc.start()
+
+    def cleanup(self) -> None:
+        for proc in self.started:
+            proc.cleanup()
+
+
+@pytest.fixture
+def bot_processes(tmp_path):
+    procs = BotProcesses(tmp_path)
+    try:
+        yield procs
+    finally:
+        procs.cleanup()
