@@ -352,12 +352,48 @@ def echo_main() -> int:
     return 0
 
 
+SLIDING_PERIOD = 1.05  # 1 s plus a margin for the jitter between leaving here and arriving at Telegram
+
+
+class SlidingWindow:
+    """An async context manager admitting at most `rate` entries in any `period` seconds, FIFO.
+
+    Unlike a bucket of one refilled every 1/rate s, it does not space messages out: a reply goes
+    at once unless `rate` messages already went in the last `period` — what Telegram's limit says.
+    """
+
+    def __init__(self, rate: float, period: float = 1.0):
+        from collections import deque
+
+        self.rate, self.period = max(1, int(rate)), period
+        self.times: deque[float] = deque()
+        self.lock = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self.lock:
+            while True:
+                now = loop.time()
+                while self.times and self.times[0] <= now - self.period:
+                    self.times.popleft()
+                if len(self.times) < self.rate:
+                    self.times.append(now)
+                    return
+                await asyncio.sleep(self.times[0] + self.period - now)
+
+    async def __aexit__(self, *exc) -> None:
+        return None
+
+
 def apply_tweaks(argv: list[str]) -> None:
     """Experiments without touching bot/: override PTB settings the code under test chose.
 
-    --pool N         ApplicationBuilder.connection_pool_size(N) (PTB's default is 256)
-    --concurrency N  ApplicationBuilder.concurrent_updates(N)
-    Applied by wrapping ApplicationBuilder.build, so bot.app.build_application runs unchanged.
+    --pool N           ApplicationBuilder.connection_pool_size(N) (PTB's default is 256)
+    --concurrency N    ApplicationBuilder.concurrent_updates(N)
+    --limiter sliding  bot.app.rate_limiter's overall bucket (1 message every 1/rate s) replaced by
+                       SlidingWindow: at most `rate` messages in any 1.05 s, no pacing below that
+    Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
+    bot.app.build_application itself runs unchanged.
     """
     import argparse
 
@@ -366,8 +402,21 @@ def apply_tweaks(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pool", type=int)
     parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--limiter", choices=("sliding",))
     args = parser.parse_args(argv)
     build = ApplicationBuilder.build
+    if args.limiter == "sliding":
+        import bot.app as app_module
+
+        original = app_module.rate_limiter
+
+        def sliding_rate_limiter(config):
+            limiter = original(config)
+            if limiter is not None:
+                limiter._base_limiter = SlidingWindow(config.max_messages_per_second, SLIDING_PERIOD)  # noqa: SLF001
+            return limiter
+
+        app_module.rate_limiter = sliding_rate_limiter
 
     def patched(self):
         if args.pool:
@@ -388,6 +437,6 @@ if __name__ == "__main__":
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N]  (the benchmarks start these)",
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter sliding]  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

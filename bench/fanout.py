@@ -126,7 +126,7 @@ async def main_async(args) -> int:
         fake = await LimitedFake(args.limit).start()
         env = {"TUTOR_MAX_MESSAGES_PER_SECOND": f"{args.limit:g}", "TUTOR_TICK_SECONDS": "1",
                "TUTOR_DEFAULT_TIME": "00:00", "TUTOR_DEFAULT_TZ": "UTC", "TUTOR_PAID_BROADCAST": "1" if args.paid else ""}
-        bot = BotProcess(fake, workdir=tmp, env=env)
+        bot = BotProcess(fake, workdir=tmp, env=env, tweaks=args.tweaks)
         expected = len(ids) / (0.95 * limit)
         try:
             await bot.start()
@@ -155,7 +155,10 @@ async def main_async(args) -> int:
     n429 = sum(fake.rejected.values())
     share = rate / limit
     print(f"{args.chats:,} private chats + {args.groups} groups created through Store in {build_s:.1f} s; "
-          f"limit {limit:g} messages/s{' (paid broadcast)' if args.paid else ''}; TUTOR_TICK_SECONDS=1\n")
+          f"limit {limit:g} messages/s{' (paid broadcast)' if args.paid else ''}; TUTOR_TICK_SECONDS=1")
+    if args.tweaks:
+        print(f"EXPERIMENT: overridden in the bot: {' '.join(args.tweaks)}")
+    print()
     rows = [
         ("chats", f"{len(ids):,}", ""),
         ("daily questions delivered", f"{sent:,}", f"= {len(ids):,}"),
@@ -192,7 +195,11 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=30.0, help="TUTOR_MAX_MESSAGES_PER_SECOND and the server's limit")
     parser.add_argument("--paid", action="store_true", help="TUTOR_PAID_BROADCAST=1 (server: 1,000/s for paid messages)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to keep the bot running after the last delivery")
-    return asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--limiter", choices=("sliding",), help="experiment: a sliding-window limiter (see _harness.py)")
+    parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size")
+    args = parser.parse_args()
+    args.tweaks = (["--limiter", args.limiter] if args.limiter else []) + (["--pool", str(args.pool)] if args.pool else [])
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

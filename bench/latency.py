@@ -2,6 +2,7 @@
 
     uv run python bench/latency.py                      # 20 answers/s for 60 s (Poisson), then a burst of 200
     uv run python bench/latency.py --arrivals even      # evenly spaced arrivals instead of Poisson
+    uv run python bench/latency.py --limiter sliding    # experiment: a sliding-window rate limiter
 
 Latency = from the moment the fake Bot API server hands the update out (getUpdates returns it) to
 the moment the bot's reply to that message arrives at the server: fetching, parsing, grading,
@@ -129,7 +130,7 @@ async def main_async(args) -> int:
             env = {"TUTOR_MAX_MESSAGES_PER_SECOND": str(args.limit), **quiet}
             results = {}
             for kind in ("bot", "echo"):
-                proc = BotProcess(fake, kind=kind, workdir=tmp, env=env)
+                proc = BotProcess(fake, kind=kind, workdir=tmp, env=env, tweaks=args.tweaks)
                 await proc.start()
                 try:
                     results[kind] = await measure(fake, proc, steady, offsets, burst, warmup, args)
@@ -144,6 +145,8 @@ async def main_async(args) -> int:
 
     print(f"{len(users)} users (setup /start + /quiz x{QUIZZES}: {setup_s:.1f} s, limiter off, not measured); "
           f"measured with TUTOR_MAX_MESSAGES_PER_SECOND={args.limit:g}; {args.arrivals} arrivals")
+    if args.tweaks:
+        print(f"EXPERIMENT: overridden in both processes: {' '.join(args.tweaks)}")
     print(f"latency = fake server hands the update out -> the reply arrives at the fake server\n")
     head = (f"{'phase':<26}{'process':<7}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
             f"{'drain s':>9}{'CPU s':>8}{'wall s':>8}{'CPU/wall':>9}")
@@ -186,7 +189,11 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=30.0, help="TUTOR_MAX_MESSAGES_PER_SECOND for the measured bots")
     parser.add_argument("--arrivals", choices=("poisson", "even"), default="poisson")
     parser.add_argument("--seed", type=int, default=1)
-    return asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--limiter", choices=("sliding",), help="experiment: a sliding-window limiter (see _harness.py)")
+    parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size")
+    args = parser.parse_args()
+    args.tweaks = (["--limiter", args.limiter] if args.limiter else []) + (["--pool", str(args.pool)] if args.pool else [])
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -86,7 +86,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     query = update.callback_query
     message = query.message
-    if message is None or not isinstance(message, Message):
+    # These buttons only exist in the presser's own private chat: a press claimed anywhere else
+    # (another learner's chat, or a group, where a new question is for admins) is forged.
+    if message is None or not isinstance(message, Message) or message.chat.id != query.from_user.id:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     user_id = query.from_user.id
@@ -140,6 +142,13 @@ async def _drop_buttons(context, message: Message) -> None:
         pass
 
 
+def _is_button_of(message: Message, data: str | None) -> bool:
+    """Telegram attaches the message a button is under, keyboard included: data that is none of
+    its buttons was made up by a modified client (e.g. another question's id under a verdict)."""
+    markup = message.reply_markup
+    return markup is not None and any(b.callback_data == data for row in markup.inline_keyboard for b in row)
+
+
 async def show_group_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The 📖 button under a member's verdict in a group: append the model answer to that message."""
     svc = services(context)
@@ -147,7 +156,7 @@ async def show_group_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     qid = (query.data or "").removeprefix("r:")
     question = svc.bank.get(qid)
     message = query.message
-    if question is None or not isinstance(message, Message):
+    if question is None or not isinstance(message, Message) or not _is_button_of(message, query.data):
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     await query.answer()

@@ -222,6 +222,10 @@ class FakeTelegram:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME},
             "text": m.text,
         }
+        # Like Telegram, a message carries its inline keyboard (what a callback query's message shows).
+        markup = m.reply_markup
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
         # Like Telegram, a bot message that replied to a user's message carries that message.
         original = self.user_messages.get((m.chat_id, m.reply_to)) if m.reply_to else None
         if original is not None:

@@ -217,3 +217,25 @@ async def test_export_reviews_reads_back_as_fsrs_review_logs(tg, run_bot, clock,
     assert main(["export-reviews", "--db", make_config().db_path, "--out", out]) == 0
     logs = [ReviewLog.from_dict(d) for d in json.load(open(out))]
     assert len(logs) == 1 and logs[0].rating in (Rating.Good, Rating.Easy)
+
+
+async def test_group_interview_run_by_an_admin(tg, run_bot, clock):
+    group, admin, alice = -7001, 71, 72
+    await run_bot()
+    tg.admins[group] = {admin}
+    tg.bot_added(group, admin)
+    await tg.next_to(group)
+    tg.message(alice, "/interview", group)
+    assert "Only group admins" in (await tg.next_to(group, 1)).text
+    tg.message(admin, "/interview", group)
+    assert "Mock interview" in (await tg.next_to(group, 2)).text
+    q1 = await tg.next_to(group, 3)
+    assert "Interview question 1/2" in q1.text
+    tg.reply(alice, q1, right_answer_for(q1.text), first_name="Alice")
+    assert "Correct" in (await tg.next_to(group, 4)).text
+    tg.message(admin, "/interview next", group)
+    q2 = await tg.next_to(group, 5)
+    assert "Interview question 2/2" in q2.text
+    tg.message(admin, "/interview next", group)
+    summary = await tg.next_to(group, 6)
+    assert "Interview over" in summary.text and "Alice" in summary.text

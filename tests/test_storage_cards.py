@@ -7,7 +7,8 @@ import pytest
 from fsrs import Card, Rating, ReviewLog, Scheduler
 
 from storage.db import StorageError
-from storage_fixtures import T0, add_private_chat, add_user, answer, ask, at, card, review, store  # noqa: F401
+from storage_fixtures import (T0, add_private_chat, add_user, answer, ask, at, card, review,  # noqa: F401
+                              store)
 
 SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
 
