@@ -134,7 +134,9 @@ def build_application(
     bank: Bank | None = None,
     clock: Clock = system_clock,
     rng: random.Random | None = None,
+    request=None,
 ) -> Application:
+    """The application with every handler registered; `request` replaces PTB's HTTP layer (tests)."""
     builder = (
         ApplicationBuilder()
         .token(config.token)
@@ -145,6 +147,8 @@ def build_application(
     )
     if config.base_url:
         builder = builder.base_url(config.base_url).base_file_url(config.base_url.replace("/bot", "/file/bot"))
+    if request is not None:
+        builder = builder.request(request)
     limiter = rate_limiter(config)
     if limiter is not None:
         builder = builder.rate_limiter(limiter)
