@@ -154,7 +154,7 @@ async def main_async(args) -> int:
     rate = (sent - 1) / span if span and span == span else float("nan")
     n429 = sum(fake.rejected.values())
     share = rate / limit
-    print(f"{args.chats:,} private chats + {args.groups} groups created through Store in {build_s:.1f} s; "
+    print(f"{args.chats:,} private chats + {args.groups} groups created through Store in {build_s:.2f} s; "
           f"limit {limit:g} messages/s{' (paid broadcast)' if args.paid else ''}; TUTOR_TICK_SECONDS=1")
     if args.tweaks:
         print(f"EXPERIMENT: overridden in the bot: {' '.join(args.tweaks)}")

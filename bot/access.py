@@ -65,12 +65,3 @@ async def ensure_registered(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if row is None:
         await reply_html(update.effective_message, texts.NOT_REGISTERED)
     return row
-
-
-async def user_tz(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> str:
-    """A learner's time zone: their own setting, else their private chat's, else the default."""
-    svc = services(context)
-    user = await svc.store.get_user(user_id)
-    if user and user.get("tz"):
-        return user["tz"]
-    return svc.config.default_tz

@@ -121,6 +121,8 @@ async def on_dispute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         qmsg = int((query.data or "").removeprefix(DISPUTE))
     except ValueError:
         qmsg = 0
+    if not 0 < qmsg < 2**31:  # Telegram message ids; forged data like "d:99999999999999999999" overflows SQLite
+        qmsg = 0
     attempt = await svc.store.get_attempt(query.from_user.id, message.chat.id, qmsg) if isinstance(message, Message) else None
     question = svc.bank.get(attempt["question_id"]) if attempt else None
     if attempt is None or question is None:

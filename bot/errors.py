@@ -51,6 +51,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("update %s: the user blocked the bot or it was removed from the chat", update_id)
         return
     log.error("update %s failed: %s", update_id, error.__class__.__name__, exc_info=error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        # A button press: its effective_message is the bot's message in the chat (maybe a group);
+        # the apology goes to the presser alone.
+        try:
+            await update.callback_query.answer(texts.clip(texts.SORRY, 190), show_alert=True)
+        except Exception:  # noqa: BLE001 — the apology is best effort
+            log.debug("could not send the apology for update %s", update_id)
+        return
     if isinstance(update, Update) and update.effective_message is not None and update.effective_user is not None:
         try:
             await reply_html(update.effective_message, texts.SORRY)

@@ -10,7 +10,8 @@ from telegram.ext import ContextTypes
 from storage.schedule import local_date, zone
 
 from . import texts
-from .access import is_group, user_tz
+from .access import is_group
+from .learning import learner_zone
 from .sending import reply_html
 from .services import services
 
@@ -20,7 +21,8 @@ async def streak(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None:
         return
-    info = await svc.store.streak_info(user.id, svc.now(), await user_tz(context, user.id))
+    tz, _day_start = await learner_zone(context, user.id)
+    info = await svc.store.streak_info(user.id, svc.now(), tz)
     await reply_html(update.effective_message, texts.streak_full(info["current"], info["longest"], info["freezes"]))
 
 

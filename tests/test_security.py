@@ -311,11 +311,14 @@ async def test_forged_button_presses_cannot_answer_for_others_or_touch_other_cha
     bob_before = await svc.store.export_user(BOB)
     sent_to_bob = len(tg.messages_to(BOB))
 
+    def to_bob() -> int:  # what the bot sent Bob, apart from his own daily question at 09:00
+        return len([m for m in tg.messages_to(BOB) if "Question of the day" not in m.text])
+
     # Alice's presses on Bob's private question: no hint, no reveal, no next question, no attempt.
     for data in ("q:hint", "q:show", "q:next"):
         tg.press(ALICE, bobs_question, data)
     await tg.processed(app)
-    assert len(tg.messages_to(BOB)) == sent_to_bob
+    assert to_bob() == sent_to_bob
     assert tg.messages_to(BOB, "editMessageReplyMarkup") == []
     assert await svc.store.export_user(BOB) == bob_before
     assert rows(tmp_path, "SELECT COUNT(*) FROM attempts WHERE user_id = ?", ALICE) == [(0,)]
@@ -337,7 +340,7 @@ async def test_forged_button_presses_cannot_answer_for_others_or_touch_other_cha
     # Disputing Bob's grade from Alice's account: refused.
     tg.press(ALICE, verdict, f"d:{daily.message_id}")
     await tg.processed(app)
-    assert len(tg.messages_to(GROUP)) == 3, [m.text[:60] for m in tg.messages_to(GROUP)]
+    assert len(tg.messages_to(GROUP)) == 3
     assert tg.messages_to(GROUP, "editMessageText") == []
     assert rows(tmp_path, "SELECT COUNT(*) FROM attempts WHERE user_id = ?", ALICE) == [(0,)]
 
@@ -345,12 +348,15 @@ async def test_forged_button_presses_cannot_answer_for_others_or_touch_other_cha
     junk = ["", "q:", "q:hint ", "f:maybe", "r:", "r:../../etc/passwd", "ask:", "ask:nope", "d:", "d:-1",
             "d:99999999999999999999999", "x" * 64, "\x00\x01", "🙂" * 16, "q:next\nq:show", "f:yes"]
     answered = len(tg.callback_answers)
-    for data in junk:
+    for k, data in enumerate(junk):
+        if k % 8 == 0:
+            await tg.processed(app)
+            clock.advance(seconds=11)  # keep Alice under the flood limit: this test is about forgery
         tg.press(ALICE, daily, data)
         tg.press(ALICE, bobs_question, data)
     await tg.processed(app)
     assert len(tg.callback_answers) - answered <= 2 * len(junk)
-    assert [m.text[:50] for m in tg.messages_to(GROUP)][3:] == [] and len(tg.messages_to(BOB)) == sent_to_bob
+    assert len(tg.messages_to(GROUP)) == 3 and to_bob() == sent_to_bob
     assert tg.messages_to(GROUP, "editMessageText") == [] and tg.messages_to(BOB, "editMessageText") == []
     assert await svc.store.export_user(BOB) != {} and rows(tmp_path, "SELECT COUNT(*) FROM users WHERE user_id = ?", BOB) == [(1,)]
     assert errors(caplog) == []
