@@ -51,8 +51,12 @@ class Fake(FakeTelegram):
         self.reply_text: dict[tuple[int, int], str] = {}
         self.send_count = 0
         self.keep_calls = False
+        self.peers: dict[int, float] = {}
 
     async def _handle(self, request):
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer:
+            self.peers[peer[1]] = time.perf_counter()  # client port -> last request on that connection
         response = await super()._handle(request)
         if not self.keep_calls and len(self.calls) > 1000:  # the base class keeps every call
             del self.calls[:-100]
@@ -239,6 +243,7 @@ class Meter:
     def __enter__(self) -> "Meter":
         self.threads0 = thread_cpu_seconds(self.bot.pid)
         self.wall0, self.cpu0, self.self0 = time.perf_counter(), self.bot.cpu(), self_cpu_seconds()
+        self.peers0 = set(self.bot.fake.peers)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -250,6 +255,9 @@ class Meter:
         self.main_cpu = threads.get(pid, 0.0) - self.threads0.get(pid, 0.0)
         # other threads: the storage worker (and any executor thread); CPU of threads that ended is lost
         self.other_cpu = sum(c - self.threads0.get(t, 0.0) for t, c in threads.items() if t != pid)
+        peers = self.bot.fake.peers
+        self.connections_used = sum(1 for at in peers.values() if at >= self.wall0)  # HTTP keep-alive connections
+        self.connections_opened = len(set(peers) - self.peers0)
 
 
 # ------------------------------------------------------------------------------------------ replies

@@ -90,6 +90,7 @@ async def run_bot(fake: Fake, tmp: Path, args, rng: random.Random, profile: Path
         if spy is not None:
             stop_profiler(spy)
         verdicts = Counter(verdict_of(fake.reply_text[k]) for k in keys)
+        meter.reply_chars = statistics.mean(len(fake.reply_text[k]) for k in keys)
         rss = bot.peak_rss_mib()
     except BaseException:
         print(f"the bot failed; its log ({bot.log_path}):\n{bot.first_traceback() or bot.tail()}", file=sys.stderr)
@@ -115,6 +116,7 @@ async def run_echo(fake: Fake, tmp: Path, messages, args, profile: Path | None):
         await feed_and_wait(fake, echo, warm, "echo warm-up", 300)
         spy = start_profiler(echo.pid, profile) if profile else None
         meter, keys = await feed_and_wait(fake, echo, messages, "echoes", 900)
+        meter.reply_chars = statistics.mean(len(fake.reply_text[k]) for k in keys)
         if spy is not None:
             stop_profiler(spy)
         rss = echo.peak_rss_mib()
@@ -299,6 +301,9 @@ async def main_async(args) -> int:
     echo_wall = statistics.median(e.wall for _, e, _, _ in rounds)
     print()
     print("verdicts (last round): " + ", ".join(f"{k} {v}" for k, v in verdicts.most_common()))
+    bot_m, echo_m = rounds[-1][0], rounds[-1][1]
+    print(f"last round: HTTP connections used by the bot {bot_m.connections_used}, by the echo {echo_m.connections_used}; "
+          f"mean reply length: bot {bot_m.reply_chars:.0f} characters, echo {echo_m.reply_chars:.0f}")
     print(f"CPU per update (medians): bot {bot_cpu / n * 1e3:.2f} ms, echo {echo_cpu / n * 1e3:.2f} ms; "
           f"grading + storage + handlers add {(bot_cpu - echo_cpu) / n * 1e3:.2f} ms")
     for name, errors in (("bot", bot_errors), ("echo", echo_errors)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden
+from telegram.error import Forbidden, NetworkError
 from telegram.ext import ContextTypes
 
 from . import texts
@@ -49,6 +49,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(error, Forbidden):
         log.info("update %s: the user blocked the bot or it was removed from the chat", update_id)
+        return
+    if update is None and isinstance(error, NetworkError):
+        # run_polling hands failed getUpdates calls here; PTB retries them with backoff.
+        log.warning("getUpdates failed (%s: %s); polling retries with backoff", error.__class__.__name__, error)
         return
     log.error("update %s failed: %s", update_id, error.__class__.__name__, exc_info=error)
     if isinstance(update, Update) and update.callback_query is not None:

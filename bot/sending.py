@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
+from datetime import timedelta
 
 from telegram import Message, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from .texts import fit_html
 
@@ -24,25 +27,19 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-def _seconds(retry_after) -> float:
-    return retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
-
-
 class RateLimitLog:
     """Says once that Telegram is rate limiting us, counts the 429s that follow, and sums the
-    storm up once it is over: no 429 for `QUIET` seconds (or twice the last retry_after).
+    storm up once it is over: no 429 for `quiet` seconds (60; or twice the last retry_after).
 
     Fed by `with_retries` (no rate limiter) and by the filter below on the log of PTB's
     AIORateLimiter, which otherwise writes one line per 429. Time is `time.monotonic`, not the
     injected clock: this is about the process's own pace, not about learners' days.
     """
 
-    QUIET = 5.0
-
-    def __init__(self) -> None:
+    def __init__(self, quiet: float = 60.0) -> None:
         self.started: float | None = None
         self.last = 0.0
-        self.quiet = self.QUIET
+        self.min_quiet = self.quiet = quiet
         self.hits = 0
 
     def hit(self, retry_after: float) -> None:
@@ -57,7 +54,7 @@ class RateLimitLog:
             )
         self.hits += 1
         self.last = now
-        self.quiet = max(self.QUIET, 2 * retry_after)
+        self.quiet = max(self.min_quiet, 2 * retry_after)
 
     def settle(self, now: float | None = None) -> None:
         """Close the storm if it has been quiet long enough (called after every successful send)."""
@@ -88,6 +85,14 @@ _ptb_limiter_log.addFilter(_AIORateLimiterLog())
 _ptb_limiter_log.setLevel(logging.INFO)  # so the filter sees every 429 even at LOG_LEVEL=WARNING
 
 
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`retry_after` is an int in PTB 22 and becomes a timedelta later; accept both, quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 async def with_retries(call, *, what: str):
     """Run `call()` (a coroutine factory), retrying transient failures; permanent errors propagate."""
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
@@ -98,10 +103,11 @@ async def with_retries(call, *, what: str):
         except (Forbidden, ChatMigrated, BadRequest, InvalidToken):
             raise
         except RetryAfter as exc:
-            RATE_LIMITS.hit(_seconds(exc.retry_after))
+            seconds = retry_after_seconds(exc)
+            RATE_LIMITS.hit(seconds)
             if delay is None:
                 raise
-            await asyncio.sleep(_seconds(exc.retry_after))
+            await asyncio.sleep(seconds)
         except NetworkError as exc:  # includes TimedOut
             if delay is None:
                 raise

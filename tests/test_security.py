@@ -96,7 +96,7 @@ async def test_token_never_appears_in_logs_or_messages(tg, tmp_path, bot_process
     tg.message(user, "/help")
     tg.message(user, "/streak")
     tg.message(user, "/stats")
-    await bot.wait_log("update None failed: NetworkError", timeout=60)  # run_polling hands poll errors to on_error
+    await bot.wait_log("getUpdates failed (NetworkError", timeout=60)
     await bot.wait_log("failed: BadRequest", timeout=60)
     await tg.wait_for(lambda: all(f.count == 0 for f in tg.faults), timeout=60, what="every fault used")
     tg.message(user, "/help")
@@ -294,6 +294,25 @@ async def test_flood_gets_one_notice_is_ignored_for_a_minute_and_others_are_unaf
     tg.message(flooder, "/help")
     assert "/quiz" in (await tg.next_to(flooder, 22)).text
     assert errors(caplog) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/app.py flood_check tests update.effective_message first; for a button press that is the message "
+    "the button is under, so the notice is posted into the chat (in a group: publicly). Fix: handle "
+    "update.callback_query first (answer it with the notice as an alert), then effective_message.",
+)
+async def test_a_flood_of_button_presses_is_told_by_an_alert_not_a_message_in_the_chat(tg, run_bot, clock):
+    app = await run_bot()
+    await join_group(tg)
+    tg.message(ADMIN, "/quiz", GROUP)
+    question = await tg.next_to(GROUP, 1)
+    clock.advance(seconds=11)
+    for _ in range(25):
+        tg.press(ALICE, question, "q:hint")
+    await tg.processed(app)
+    assert len(tg.messages_to(GROUP)) == 2  # the welcome and the question, nothing about Alice
+    assert [a for a in tg.callback_answers if a.get("text") == texts.clip(texts.FLOODED, 190)]
 
 
 # ---------------------------------------------------------------- forged callbacks
