@@ -125,22 +125,21 @@ class _Reply:
                 positions.sort()
         return found
 
-    def joined_pairs(self, norm: str) -> list[tuple[int, int]]:
-        """Neighbouring words written apart that form `norm` together ("batch norm" for "batchnorm")."""
-        pairs = []
-        for k in range(2, len(norm) - 1):
-            left, right = self.by_norm.get(norm[:k]), self.by_norm.get(norm[k:])
-            if left and right:
-                following = set(right)
-                sentence = self.sentences
-                pairs.extend(
-                    (p, p + 1)
-                    for p in left
-                    if p + 1 in following and sentence[self.content[p]] == sentence[self.content[p + 1]]
-                )
+    def joined_pairs(self, joinable: frozenset[str]) -> dict[str, list[tuple[int, int]]]:
+        """Neighbouring words of one sentence written apart that form a one-word alias together
+        ("batch norm" for "batchnorm"): one pass over the reply, one set lookup per word pair."""
+        pairs: dict[str, list[tuple[int, int]]] = {}
+        if not joinable:
+            return pairs
+        words, content, sentence = self.words, self.content, self.sentences
+        for ci in range(len(content) - 1):
+            a, b = content[ci], content[ci + 1]
+            key = words[a] + words[b]
+            if key in joinable and sentence[a] == sentence[b]:
+                pairs.setdefault(key, []).append((ci, ci + 1))
         return pairs
 
-    def find(self, variant: Variant, lists: list[list[int]]) -> list[tuple[int, int]]:
+    def find(self, variant: Variant, lists: list[list[int]], joined: dict) -> list[tuple[int, int]]:
         """Every (first, last) content-word span holding all of the variant's words close together.
 
         `lists` holds the reply positions of each of the variant's words. Word order is free
@@ -150,7 +149,7 @@ class _Reply:
         words = variant.tokens
         spans: list[tuple[int, int]] = []
         if len(words) == 1 and not words[0].exact:
-            spans.extend(self.joined_pairs(words[0].norm))
+            spans.extend(joined.get(words[0].norm, ()))
         if not all(lists):
             return spans
         if len(words) == 1:
@@ -245,6 +244,7 @@ class _QuestionIndex:
         self.exact_plural: dict[str, list[int]] = {}
         self.shapes: dict[tuple[str, int], list[str]] = {}
         self.fuzzy_ids: dict[str, list[int]] = {}
+        self.joinable = frozenset(t.norm for t in self.tokens if not t.exact and len(t.norm) >= 4)
         for i, t in enumerate(self.tokens):
             self.by_norm.setdefault(t.norm, []).append(i)
             self.by_stem.setdefault(t.stem, []).append(i)
@@ -271,12 +271,15 @@ def _index_of(question: Question) -> _QuestionIndex:
     return index
 
 
-def _match_term(reply: _Reply, term: KeyTerm, variant_ids, positions) -> tuple[TermMatch | None, bool]:
+def _match_term(reply: _Reply, term: KeyTerm, variant_ids, positions, joined) -> tuple[TermMatch | None, bool]:
     """Find the first un-negated occurrence of a term; report whether only negated ones exist."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
     for variant, ids in zip(term.variants, variant_ids):
-        for first, last in reply.find(variant, [positions[i] for i in ids]):
+        lists = [positions[i] for i in ids]
+        if not all(lists) and not (len(ids) == 1 and variant.tokens[0].norm in joined):
+            continue
+        for first, last in reply.find(variant, lists, joined):
             if reply.negated(first, last):
                 saw_negated = True
                 continue
@@ -302,6 +305,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
 
     index = _index_of(question)
     positions = prepared.match_tokens(index)
+    joined = prepared.joined_pairs(index.joinable)
     matched: list[TermMatch] = []
     missed: list[str] = []
     negated: list[str] = []
@@ -309,7 +313,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
     required_missed = False
     for term, variant_ids in zip(terms, index.variant_ids):
         total += term.weight
-        match, was_negated = _match_term(prepared, term, variant_ids, positions)
+        match, was_negated = _match_term(prepared, term, variant_ids, positions, joined)
         if match:
             matched.append(match)
             got += term.weight
