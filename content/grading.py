@@ -28,7 +28,8 @@ CORRECT_AT = 0.70
 PARTIAL_AT = 0.20
 MAX_GAP = 2  # other content words allowed between two words of a multi-word term
 NEGATION_WINDOW = 4  # words before a match searched for "not", "no", "never", ... (same clause only)
-MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
+MAX_REPLY_CHARS = 10_000
+WORD_CACHE = 2_000  # per question: distinct reply words remembered with their matches (bounded memory)  # longer replies are graded on their first 10,000 characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +103,14 @@ class _Reply:
         its first letter), so the cost follows the reply's vocabulary, not the alias count.
         """
         found: list[list[int]] = [[] for _ in index.tokens]
-        by_norm, by_stem, plural, shapes = index.by_norm, index.by_stem, index.exact_plural, index.shapes
+        cache = index.word_ids
         for w, cis in self.by_norm.items():
-            ids = set(by_norm.get(w, ()))
-            ids.update(by_stem.get(fast_stem(w), ()))
-            if w[-1] == "s":
-                ids.update(plural.get(w[:-1], ()))  # RNNs, LSTMs, GRUs
-            n = len(w)
-            if n > 3:
-                budget = max_typos(w)
-                candidates: list[str] = []
-                for length in range(max(4, n - budget), n + budget + 1):
-                    candidates.extend(shapes.get((w[0], length), ()))
-                if candidates:
-                    for norm, dist, _ in process.extract(w, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None):
-                        if dist and dist <= max_typos(norm):
-                            ids.update(index.fuzzy_ids[norm])
+            ids = cache.get(w)
+            if ids is None:
+                ids = index.ids_for(w)
+                if len(cache) >= WORD_CACHE:
+                    cache.clear()
+                cache[w] = ids
             for i in ids:
                 found[i].extend(cis)
         for positions in found:
@@ -245,6 +238,8 @@ class _QuestionIndex:
         self.shapes: dict[tuple[str, int], list[str]] = {}
         self.fuzzy_ids: dict[str, list[int]] = {}
         self.joinable = frozenset(t.norm for t in self.tokens if not t.exact and len(t.norm) >= 4)
+        # reply word -> ids of the alias words it matches; learners reuse words, so this pays off
+        self.word_ids: dict[str, tuple[int, ...]] = {}
         for i, t in enumerate(self.tokens):
             self.by_norm.setdefault(t.norm, []).append(i)
             self.by_stem.setdefault(t.stem, []).append(i)
@@ -254,6 +249,25 @@ class _QuestionIndex:
                 if t.norm not in self.fuzzy_ids:
                     self.shapes.setdefault((t.norm[0], len(t.norm)), []).append(t.norm)
                 self.fuzzy_ids.setdefault(t.norm, []).append(i)
+
+
+    def ids_for(self, w: str) -> tuple[int, ...]:
+        """Alias words that reply word `w` matches: same form, same stem, acronym plural, or a typo."""
+        ids = set(self.by_norm.get(w, ()))
+        ids.update(self.by_stem.get(fast_stem(w), ()))
+        if w[-1] == "s":
+            ids.update(self.exact_plural.get(w[:-1], ()))  # RNNs, LSTMs, GRUs
+        n = len(w)
+        budget = max_typos(w)
+        if budget:
+            candidates: list[str] = []
+            for length in range(max(4, n - budget), n + budget + 1):
+                candidates.extend(self.shapes.get((w[0], length), ()))
+            if candidates:
+                for norm, dist, _ in process.extract(w, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None):
+                    if dist and dist <= max_typos(norm):
+                        ids.update(self.fuzzy_ids[norm])
+        return tuple(ids)
 
 
 _INDEXES: dict[int, tuple[Question, _QuestionIndex]] = {}
