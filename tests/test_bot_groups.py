@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
+from tests.learners import right_answer_for
+
 GROUP = -4001
 ADMIN, ALICE, BOB = 11, 12, 13
-RIGHT = {
-    "dropout": "Dropout randomly drops neurons during training so they can't co-adapt; it reduces overfitting, "
-    "rescales activations and is switched off at inference.",
-    "recurrent": "An RNN handles sequences with a hidden state and the same weights at each step; vanishing gradients -> LSTM.",
-}
-
-
-def right_answer_for(text: str) -> str:
-    return RIGHT["dropout"] if "dropout" in text.lower() else RIGHT["recurrent"]
 
 
 async def join_group(tg, run_bot, clock, **overrides):

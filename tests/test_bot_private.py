@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.learners import right_answer_for, start
+
 USER = 4242
 
-DROPOUT_RIGHT = (
-    "Dropout is regularisation: during training it randomly drops neurons so they cannot co-adapt, "
-    "it reduces overfitting, the kept activations are rescaled and it is switched off at inference."
-)
-RNN_RIGHT = "RNNs read sequences step by step with a hidden state, the same weights at every step; vanishing gradients led to LSTM."
-
-
-def right_answer_for(text: str) -> str:
-    return DROPOUT_RIGHT if "dropout" in text.lower() else RNN_RIGHT
 
 
 async def test_start_registers_and_explains(tg, run_bot):
@@ -27,8 +20,7 @@ async def test_start_registers_and_explains(tg, run_bot):
 
 async def test_quiz_answer_gets_verdict_terms_model_answer_and_streak(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "/quiz")
     question = await tg.next_to(USER, 1)
     assert question.buttons == ["q:hint", "q:show", "q:next"]
@@ -42,8 +34,7 @@ async def test_quiz_answer_gets_verdict_terms_model_answer_and_streak(tg, run_bo
 
 async def test_text_without_open_question_points_to_quiz(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "hello there")
     pointer = await tg.next_to(USER, 1)
     assert "/quiz" in pointer.text and "/ask" in pointer.text
@@ -58,8 +49,7 @@ async def test_user_who_never_pressed_start_is_told_to(tg, run_bot):
 
 async def test_reply_to_older_question_answers_that_one(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "/quiz")
     first = await tg.next_to(USER, 1)
     tg.message(USER, "/quiz")
@@ -77,8 +67,7 @@ async def test_reply_to_older_question_answers_that_one(tg, run_bot):
 
 async def test_hint_show_answer_and_next_buttons(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "/quiz")
     question = await tg.next_to(USER, 1)
     tg.press(USER, question, "q:hint")
@@ -98,8 +87,7 @@ async def test_hint_show_answer_and_next_buttons(tg, run_bot):
 
 async def test_answering_twice_counts_once(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "/quiz")
     question = await tg.next_to(USER, 1)
     tg.reply(USER, question, right_answer_for(question.text))
@@ -124,8 +112,7 @@ async def test_answering_twice_counts_once(tg, run_bot):
 )
 async def test_settings_commands_confirm_or_correct(tg, run_bot, command, expected):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, command)
     reply = await tg.next_to(USER, 1)
     assert expected in reply.text
@@ -146,8 +133,7 @@ async def test_ask_finds_topic_and_offers_more(tg, run_bot):
 
 async def test_stop_then_start_resumes(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "/stop")
     assert "Paused" in (await tg.next_to(USER, 1)).text
     tg.message(USER, "/start")
@@ -156,8 +142,7 @@ async def test_stop_then_start_resumes(tg, run_bot):
 
 async def test_forget_erases_after_confirmation(tg, run_bot):
     await run_bot()
-    tg.message(USER, "/start")
-    await tg.next_to(USER)
+    await start(tg, USER)
     tg.message(USER, "/forget")
     confirm = await tg.next_to(USER, 1)
     assert confirm.buttons == ["f:yes", "f:no"]

@@ -11,17 +11,9 @@ import pytest
 from fsrs import Rating
 
 from content.srs import card_id_for, rating_for, review
+from tests.learners import answer, quiz, right_answer_for, start
 
 USER = 8181
-DROPOUT_RIGHT = (
-    "Dropout is regularisation: during training it randomly drops neurons so they cannot co-adapt, "
-    "it reduces overfitting, the kept activations are rescaled and it is switched off at inference."
-)
-RNN_RIGHT = "RNNs read sequences step by step with a hidden state, the same weights at every step; vanishing gradients led to LSTM."
-
-
-def right_answer_for(text: str) -> str:
-    return DROPOUT_RIGHT if "dropout" in text.lower() else RNN_RIGHT
 
 
 def daily(tg, chat_id):
@@ -59,15 +51,9 @@ def test_intervals_grow_with_the_rating_and_a_miss_comes_back_tomorrow():
 # ---------------------------------------------------------------- end to end
 
 
-async def start(tg, user=USER):
-    n = len(tg.messages_to(user))
-    tg.message(user, "/start")
-    await tg.next_to(user, n)
-
-
 async def test_a_missed_question_comes_back_before_new_ones(tg, run_bot, clock):
     await run_bot(tick_seconds=0.1)
-    await start(tg)
+    await start(tg, USER)
     clock.advance(hours=1)  # 09:00: day 1's question
     first = (await tg.wait_for(lambda: daily(tg, USER), what="day 1 question"))[0]
     tg.reply(USER, first, "no idea, sorry")
@@ -79,13 +65,9 @@ async def test_a_missed_question_comes_back_before_new_ones(tg, run_bot, clock):
 
 async def test_review_drills_due_cards_until_none_is_left(tg, run_bot, clock):
     await run_bot()
-    await start(tg)
+    await start(tg, USER)
     for _ in range(2):  # miss both questions of the bank
-        n = len(tg.messages_to(USER))
-        tg.message(USER, "/quiz")
-        q = await tg.next_to(USER, n)
-        tg.reply(USER, q, "pass")
-        await tg.next_to(USER, n + 1)
+        await answer(tg, USER, await quiz(tg, USER), "pass")
     clock.advance(days=10)  # away for ten days: a backlog, but no flood
     n = len(tg.messages_to(USER))
     tg.message(USER, "/review")
@@ -103,12 +85,8 @@ async def test_review_drills_due_cards_until_none_is_left(tg, run_bot, clock):
 
 async def test_evening_reminder_once_when_the_streak_is_at_risk(tg, run_bot, clock):
     await run_bot(tick_seconds=0.1)
-    await start(tg)
-    n = len(tg.messages_to(USER))
-    tg.message(USER, "/quiz")
-    q = await tg.next_to(USER, n)
-    tg.reply(USER, q, right_answer_for(q.text))
-    await tg.next_to(USER, n + 1)
+    await start(tg, USER)
+    await answer(tg, USER, await quiz(tg, USER))
     clock.set(datetime(2026, 3, 3, 18, 0, tzinfo=UTC))  # next day, 18:00: not evening yet
     tg.message(USER, "/streak")
     await tg.wait_for(lambda: any("Current streak" in m.text for m in tg.messages_to(USER)), what="streak")
@@ -123,14 +101,10 @@ async def test_evening_reminder_once_when_the_streak_is_at_risk(tg, run_bot, clo
 
 async def test_reminders_off_means_none(tg, run_bot, clock):
     await run_bot(tick_seconds=0.1)
-    await start(tg)
+    await start(tg, USER)
     tg.message(USER, "/reminders off")
     await tg.wait_for(lambda: any("reminders are off" in m.text for m in tg.messages_to(USER)), what="confirmation")
-    n = len(tg.messages_to(USER))
-    tg.message(USER, "/quiz")
-    q = await tg.next_to(USER, n)
-    tg.reply(USER, q, right_answer_for(q.text))
-    await tg.next_to(USER, n + 1)
+    await answer(tg, USER, await quiz(tg, USER))
     clock.set(datetime(2026, 3, 3, 20, 0, tzinfo=UTC))
     tg.message(USER, "/help")  # a round trip: by its answer, several reminder ticks have run
     await tg.wait_for(lambda: any("How it works" in m.text for m in tg.messages_to(USER)), what="help")
@@ -139,7 +113,7 @@ async def test_reminders_off_means_none(tg, run_bot, clock):
 
 async def test_daystart_makes_a_late_night_answer_count_for_yesterday(tg, run_bot, clock):
     await run_bot()
-    await start(tg)
+    await start(tg, USER)
     tg.message(USER, "/daystart 4")
     await tg.wait_for(lambda: any("04:00" in m.text for m in tg.messages_to(USER)), what="confirmation")
     n = len(tg.messages_to(USER))
@@ -158,7 +132,7 @@ async def test_daystart_makes_a_late_night_answer_count_for_yesterday(tg, run_bo
 
 async def test_mock_interview_then_summary(tg, run_bot, clock):
     await run_bot()
-    await start(tg)
+    await start(tg, USER)
     n = len(tg.messages_to(USER))
     tg.message(USER, "/interview")
     intro = await tg.next_to(USER, n)
@@ -178,7 +152,7 @@ async def test_mock_interview_then_summary(tg, run_bot, clock):
 
 async def test_dispute_is_stored_for_content_authors(tg, run_bot, clock, make_config):
     await run_bot()
-    await start(tg)
+    await start(tg, USER)
     n = len(tg.messages_to(USER))
     tg.message(USER, "/quiz")
     q = await tg.next_to(USER, n)
@@ -196,7 +170,7 @@ async def test_dispute_is_stored_for_content_authors(tg, run_bot, clock, make_co
 
 async def test_streak_shows_freezes(tg, run_bot, clock):
     await run_bot()
-    await start(tg)
+    await start(tg, USER)
     tg.message(USER, "/streak")
     await tg.wait_for(lambda: any("Freezes held: 0" in m.text for m in tg.messages_to(USER)), what="freezes")
 
@@ -207,12 +181,8 @@ async def test_export_reviews_reads_back_as_fsrs_review_logs(tg, run_bot, clock,
     from bot.cli import main
 
     await run_bot()
-    await start(tg)
-    n = len(tg.messages_to(USER))
-    tg.message(USER, "/quiz")
-    q = await tg.next_to(USER, n)
-    tg.reply(USER, q, right_answer_for(q.text))
-    await tg.next_to(USER, n + 1)
+    await start(tg, USER)
+    await answer(tg, USER, await quiz(tg, USER))
     out = make_config().db_path + ".json"
     assert main(["export-reviews", "--db", make_config().db_path, "--out", out]) == 0
     logs = [ReviewLog.from_dict(d) for d in json.load(open(out))]
