@@ -326,7 +326,7 @@ def echo_main() -> int:
     """
     import logging
 
-    from telegram import LinkPreviewOptions, ReplyParameters, Update
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
     from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
 
     from bot.config import load_config
@@ -335,11 +335,18 @@ def echo_main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     config = load_config()
 
+    pad = int(os.environ.get("BENCH_ECHO_CHARS") or 0)  # experiment: a reply as long as the bot's verdicts
+
     async def echo(update: Update, context) -> None:
         message = update.effective_message
+        extra = {}
+        text = message.text
+        if pad:  # the text repeated to `pad` characters, as HTML, with one inline button (like a verdict)
+            text = html.escape((text + " ") * (pad // max(1, len(text)) + 1), quote=False)[:pad]
+            extra = {"parse_mode": "HTML", "reply_markup": InlineKeyboardMarkup([[InlineKeyboardButton("🙋 I think I was right", callback_data="d:1")]])}
         await context.bot.send_message(
-            message.chat_id, message.text,
-            reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True),
+            message.chat_id, text,
+            reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True), **extra,
         )
 
     builder = (
@@ -393,6 +400,38 @@ class SlidingWindow:
         return None
 
 
+INLINE_READS = {"get_user", "get_question_message", "get_attempt", "hint_used", "get_card", "open_question",
+                "get_chat", "recent_questions"}
+
+
+def inline_reads() -> None:
+    """Experiment: serve AsyncStore's point reads from a second connection on the loop thread."""
+    import storage.aio as aio
+    from storage.store import Store
+
+    open_async = aio.AsyncStore.open.__func__
+    proxy = aio.AsyncStore.__getattr__
+
+    async def open_with_reader(cls, path, *, verify: bool = True):
+        store = await open_async(cls, path, verify=verify)
+        store._reader = Store.open(path, verify=False)  # noqa: SLF001 — schema already migrated by the worker
+        return store
+
+    def getattr_inline(self, name):
+        reader = self.__dict__.get("_reader")
+        if reader is not None and name in INLINE_READS:
+            method = getattr(reader, name)
+
+            async def direct(*args, **kwargs):
+                return method(*args, **kwargs)
+
+            return direct
+        return proxy(self, name)
+
+    aio.AsyncStore.open = classmethod(open_with_reader)
+    aio.AsyncStore.__getattr__ = getattr_inline
+
+
 def apply_tweaks(argv: list[str]) -> None:
     """Experiments without touching bot/: override PTB settings the code under test chose.
 
@@ -400,6 +439,10 @@ def apply_tweaks(argv: list[str]) -> None:
     --concurrency N    ApplicationBuilder.concurrent_updates(N)
     --limiter sliding  bot.app.rate_limiter's overall bucket (1 message every 1/rate s) replaced by
                        SlidingWindow: at most `rate` messages in any 1.05 s, no pacing below that
+    --inline-reads     AsyncStore's point reads (get_user, get_question_message, get_attempt,
+                       hint_used, get_card, ...) run on the event loop through a second, read-only
+                       use of the database file instead of a hop to the storage thread: an upper
+                       bound for what merging the reads of an answer into one call would save
     Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
     bot.app.build_application itself runs unchanged.
     """
@@ -411,8 +454,11 @@ def apply_tweaks(argv: list[str]) -> None:
     parser.add_argument("--pool", type=int)
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--limiter", choices=("sliding",))
+    parser.add_argument("--inline-reads", action="store_true")
     args = parser.parse_args(argv)
     build = ApplicationBuilder.build
+    if args.inline_reads:
+        inline_reads()
     if args.limiter == "sliding":
         import bot.app as app_module
 
@@ -445,6 +491,7 @@ if __name__ == "__main__":
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter sliding]  (the benchmarks start these)",
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter sliding] [--inline-reads]"
+          "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

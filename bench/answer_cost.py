@@ -3,6 +3,7 @@
     uv run python bench/answer_cost.py                 # N = 5,000 answers from 500 users
     uv run python bench/answer_cost.py --profile       # also py-spy profiles of both measured phases
     uv run python bench/answer_cost.py --pool 8        # experiment: PTB connection_pool_size 8 in both
+    uv run python bench/answer_cost.py --echo-chars 1300   # experiment: echo replies as long as a verdict
 
 The fake Bot API server of the test suite runs in this process; the bot (`python -m bot.cli run`,
 a real SQLite file, TUTOR_MAX_MESSAGES_PER_SECOND=0: rate limiter off) and then the echo bot
@@ -37,7 +38,7 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from _harness import ROOT, BotProcess, Fake, Meter, question_of, quiet_push_env, realistic_reply, wait_until, workdir  # noqa: E402
+from _harness import BotProcess, Fake, Meter, question_of, quiet_push_env, realistic_reply, wait_until, workdir  # noqa: E402
 
 from content import load_bank  # noqa: E402
 
@@ -109,7 +110,8 @@ def verdict_of(text: str) -> str:
 
 
 async def run_echo(fake: Fake, tmp: Path, messages, args, profile: Path | None):
-    echo = BotProcess(fake, kind="echo", workdir=tmp, tweaks=args.tweaks, env={"TUTOR_MAX_MESSAGES_PER_SECOND": "0"})
+    env = {"TUTOR_MAX_MESSAGES_PER_SECOND": "0", "BENCH_ECHO_CHARS": str(args.echo_chars or "")}
+    echo = BotProcess(fake, kind="echo", workdir=tmp, tweaks=args.tweaks, env=env)
     await echo.start()
     try:
         warm = [(u, text, reply_to) for u, text, reply_to in messages[:500]]
@@ -282,7 +284,9 @@ async def main_async(args) -> int:
     if args.profile:
         print("NOTE: py-spy was sampling both processes during the last round's measured phases (its overhead is included).")
     if args.tweaks:
-        print(f"EXPERIMENT: PTB settings overridden in both processes: {' '.join(args.tweaks)}")
+        print(f"EXPERIMENT: settings overridden in both processes: {' '.join(args.tweaks)}")
+    if args.echo_chars:
+        print(f"EXPERIMENT: the echo replies with {args.echo_chars} characters of HTML and one inline button")
     print()
     print(f"{'round':<6}{'process':<24}{'updates':>8}{'wall s':>8}{'CPU s':>8}{'upd/CPU-s':>11}{'upd/wall-s':>12}"
           f"{'CPU/wall':>9}{'main thr s':>11}{'other thr s':>12}{'fake CPU s':>11}{'peak RSS':>10}")
@@ -317,7 +321,7 @@ async def main_async(args) -> int:
     print(f"summary: bot {n / bot_cpu:,.0f} updates/CPU-s ({n / bot_wall:,.0f}/wall-s), echo {n / echo_cpu:,.0f} "
           f"updates/CPU-s ({n / echo_wall:,.0f}/wall-s); ratio bot/echo {per_cpu:.2f} per CPU-s "
           f"(target >= 0.70: {'met' if ok else 'NOT met'}), {per_wall:.2f} per wall-s"
-          + (f" (medians of {args.rounds} rounds)" if args.rounds > 1 else ""))
+          + (f" (medians of {args.rounds} rounds; ratios: median of each round's bot/echo)" if args.rounds > 1 else ""))
     return 0
 
 
@@ -331,9 +335,14 @@ def main() -> int:
     parser.add_argument("--keep-profile", help="keep py-spy's raw collapsed stacks as PREFIX.bot and PREFIX.echo")
     parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size in both processes")
     parser.add_argument("--concurrency", type=int, help="experiment: ApplicationBuilder.concurrent_updates in both processes")
+    parser.add_argument("--inline-reads", action="store_true", help="experiment: the bot's point reads on the event "
+                        "loop (a second connection), not via the storage thread (see _harness.py)")
+    parser.add_argument("--echo-chars", type=int, help="experiment: the echo replies with the text repeated to this many "
+                        "characters, as HTML with one inline button (the size and shape of the bot's verdicts)")
     args = parser.parse_args()
     args.tweaks = (["--pool", str(args.pool)] if args.pool else []) + (
-        ["--concurrency", str(args.concurrency)] if args.concurrency else [])
+        ["--concurrency", str(args.concurrency)] if args.concurrency else []) + (
+        ["--inline-reads"] if args.inline_reads else [])
     if args.per_user > 18:
         parser.error("--per-user must be < 19 (the flood guard mutes more than 20 updates in 10 s)")
     return asyncio.run(main_async(args))

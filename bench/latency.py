@@ -147,7 +147,7 @@ async def main_async(args) -> int:
           f"measured with TUTOR_MAX_MESSAGES_PER_SECOND={args.limit:g}; {args.arrivals} arrivals")
     if args.tweaks:
         print(f"EXPERIMENT: overridden in both processes: {' '.join(args.tweaks)}")
-    print(f"latency = fake server hands the update out -> the reply arrives at the fake server\n")
+    print("latency = fake server hands the update out -> the reply arrives at the fake server\n")
     head = (f"{'phase':<26}{'process':<7}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
             f"{'drain s':>9}{'CPU s':>8}{'wall s':>8}{'CPU/wall':>9}")
     print(head)

@@ -10,7 +10,8 @@ The command is the `tutor-bot` entry point of the project's virtual environment 
 test. Standard output and error go to one log file (a pipe could fill up and block the bot).
 
 `BotProcesses` (the `bot_processes` fixture) always kills whatever is still running at teardown,
-by pid, whatever the test did.
+by pid, whatever the test did. The helpers at the end set up and inspect the database of a
+process test (chats due for their daily push, deliveries, daily questions sent).
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ import asyncio
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from storage.schedule import parse_tz
+from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,3 +163,37 @@ def bot_processes(tmp_path):
         yield procs
     finally:
         procs.cleanup()
+
+
+# ---------------------------------------------------------------- database set-up and inspection
+
+
+def noon_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is about noon now, so the local day cannot end mid-test."""
+    offset = 12 - now.hour  # -11 .. +12, all valid offsets
+    return parse_tz(f"{offset:+d}") if offset else "UTC"
+
+
+def create_due_chats(db_path, n: int, first: int = 700_000) -> list[int]:
+    """n private chats, push time 00:00 in a zone where it is noon: all due at once."""
+    now = datetime.now(UTC)
+    tz = noon_zone(now)
+    store = Store.open(db_path)
+    try:
+        ids = list(range(first, first + n))
+        for chat_id in ids:
+            store.touch_user(chat_id, f"learner {chat_id}", None, "en", now)
+            store.ensure_chat(chat_id, "private", "", now, tz, "00:00")
+    finally:
+        store.close()
+    return ids
+
+
+def daily_counts(tg, chat_ids) -> Counter:
+    wanted = set(chat_ids)
+    return Counter(s.chat_id for s in tg.sent if s.method == "sendMessage" and s.chat_id in wanted and "Question of the day" in s.text)
+
+
+def deliveries(db_path) -> dict[int, tuple[str, int | None]]:
+    with sqlite3.connect(db_path) as conn:
+        return {chat: (state, msg) for chat, state, msg in conn.execute("SELECT chat_id, state, message_id FROM deliveries")}

@@ -12,48 +12,12 @@ sends the push keeps in flight, and that no chat is missed.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
-from datetime import UTC, datetime
 
-from storage.schedule import parse_tz
-from storage.store import Store
-from tests.bot_process import bot_processes  # noqa: F401 — fixture
+from tests.bot_process import bot_processes, create_due_chats, daily_counts, deliveries  # noqa: F401 — fixture
 from tests.fake_telegram import Fault
 
 CHATS = 500
-FIRST_CHAT = 700_000
 IN_FLIGHT = 16  # bot/daily.py: concurrent sends of the fan-out when a rate is set
-
-
-def noon_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is about noon now, so the local day cannot end mid-test."""
-    offset = 12 - now.hour  # -11 .. +12, all valid offsets
-    return parse_tz(f"{offset:+d}") if offset else "UTC"
-
-
-def create_due_chats(db_path, n: int, first: int = FIRST_CHAT) -> list[int]:
-    """n private chats, push time 00:00 in a zone where it is noon: all due at once."""
-    now = datetime.now(UTC)
-    tz = noon_zone(now)
-    store = Store.open(db_path)
-    try:
-        ids = list(range(first, first + n))
-        for chat_id in ids:
-            store.touch_user(chat_id, f"learner {chat_id}", None, "en", now)
-            store.ensure_chat(chat_id, "private", "", now, tz, "00:00")
-    finally:
-        store.close()
-    return ids
-
-
-def daily_counts(tg, chat_ids) -> Counter:
-    wanted = set(chat_ids)
-    return Counter(s.chat_id for s in tg.sent if s.method == "sendMessage" and s.chat_id in wanted and "Question of the day" in s.text)
-
-
-def deliveries(db_path) -> dict[int, tuple[str, int | None]]:
-    with sqlite3.connect(db_path) as conn:
-        return {chat: (state, msg) for chat, state, msg in conn.execute("SELECT chat_id, state, message_id FROM deliveries")}
 
 
 async def test_kill_9_mid_push_restart_sends_each_chat_exactly_one_question(tg, tmp_path, bot_processes):  # noqa: F811

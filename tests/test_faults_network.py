@@ -99,7 +99,7 @@ async def test_429_storm_every_message_delivered_once_and_logged_once(tg, run_bo
 
     await tg.wait_for(lambda: all(dailies(c) for c in chats) and all(tg.messages_to(u) for u in learners),
                       timeout=120, what="every push and every reply")
-    assert storm["hits"] >= 10, "the storm did not happen"
+    assert storm["hits"] >= 5, "the storm did not happen"
     # The storm is over once nothing got a 429 for 5 s; the next successful send sums it up.
     summary: list[str] = []
 

@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 
 from content import load_bank
 from storage.store import Store
-from tests.bot_process import bot_processes  # noqa: F401 — fixture
+from tests.bot_process import bot_processes, create_due_chats, daily_counts, deliveries  # noqa: F401 — fixture
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, Fault
-from tests.test_faults_crash import create_due_chats, daily_counts, deliveries
 
 LEARNERS = 40
 QUESTIONS_EACH = 6
