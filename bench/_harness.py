@@ -405,31 +405,64 @@ INLINE_READS = {"get_user", "get_question_message", "get_attempt", "hint_used", 
 
 
 def inline_reads() -> None:
-    """Experiment: serve AsyncStore's point reads from a second connection on the loop thread."""
+    """Experiment: AsyncStore's point reads run on the event loop, on the storage connection itself.
+
+    A lock shared with the storage thread keeps the connection to one user at a time (a read
+    waits for a write transaction in progress to end), so the reads see what they see today and
+    only the hand-off to the thread is gone: how much the 6 read hops of an answer cost.
+    """
+    import functools
+    import threading
+
     import storage.aio as aio
-    from storage.store import Store
 
-    open_async = aio.AsyncStore.open.__func__
     proxy = aio.AsyncStore.__getattr__
+    submit = aio.AsyncStore._submit  # noqa: SLF001
 
-    async def open_with_reader(cls, path, *, verify: bool = True):
-        store = await open_async(cls, path, verify=verify)
-        store._reader = Store.open(path, verify=False)  # noqa: SLF001 — schema already migrated by the worker
-        return store
+    def lock_of(store) -> threading.Lock:
+        lock = store.__dict__.get("_bench_lock")
+        if lock is None:
+            lock = store.__dict__["_bench_lock"] = threading.Lock()
+        return lock
+
+    async def submit_locked(self, method, *args, **kwargs):
+        lock = lock_of(self)
+
+        def locked(*a, **k):
+            with lock:
+                return method(*a, **k)
+
+        return await submit(self, functools.update_wrapper(locked, method), *args, **kwargs)
 
     def getattr_inline(self, name):
-        reader = self.__dict__.get("_reader")
-        if reader is not None and name in INLINE_READS:
-            method = getattr(reader, name)
+        if name in INLINE_READS:
+            method = getattr(self.__dict__["_store"], name)
+            lock = lock_of(self)
 
             async def direct(*args, **kwargs):
-                return method(*args, **kwargs)
+                with lock:
+                    return method(*args, **kwargs)
 
             return direct
         return proxy(self, name)
 
-    aio.AsyncStore.open = classmethod(open_with_reader)
+    aio.AsyncStore._submit = submit_locked  # noqa: SLF001
     aio.AsyncStore.__getattr__ = getattr_inline
+
+
+def sync_store() -> None:
+    """Experiment: every AsyncStore call runs on the event loop thread itself (no storage thread).
+
+    The connection is opened with check_same_thread=False and only the loop uses it then, one
+    call at a time; each call still blocks the loop for as long as SQLite takes (commits in WAL
+    with synchronous=NORMAL do not fsync; a checkpoint does).
+    """
+    import storage.aio as aio
+
+    async def submit_here(self, method, *args, **kwargs):
+        return method(*args, **kwargs)
+
+    aio.AsyncStore._submit = submit_here  # noqa: SLF001
 
 
 def apply_tweaks(argv: list[str]) -> None:
@@ -440,9 +473,9 @@ def apply_tweaks(argv: list[str]) -> None:
     --limiter sliding  bot.app.rate_limiter's overall bucket (1 message every 1/rate s) replaced by
                        SlidingWindow: at most `rate` messages in any 1.05 s, no pacing below that
     --inline-reads     AsyncStore's point reads (get_user, get_question_message, get_attempt,
-                       hint_used, get_card, ...) run on the event loop through a second, read-only
-                       use of the database file instead of a hop to the storage thread: an upper
-                       bound for what merging the reads of an answer into one call would save
+                       hint_used, get_card, ...) run on the event loop, on the same connection
+                       (under a lock), instead of a hop to the storage thread: what the hops cost
+    --sync-store       every AsyncStore call runs on the event loop thread, no storage thread
     Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
     bot.app.build_application itself runs unchanged.
     """
@@ -455,10 +488,13 @@ def apply_tweaks(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--limiter", choices=("sliding",))
     parser.add_argument("--inline-reads", action="store_true")
+    parser.add_argument("--sync-store", action="store_true")
     args = parser.parse_args(argv)
     build = ApplicationBuilder.build
     if args.inline_reads:
         inline_reads()
+    if args.sync_store:
+        sync_store()
     if args.limiter == "sliding":
         import bot.app as app_module
 
@@ -491,7 +527,7 @@ if __name__ == "__main__":
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter sliding] [--inline-reads]"
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter sliding] [--inline-reads] [--sync-store]"
           "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)
