@@ -63,10 +63,12 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     if user is None or message.sender_chat is not None:
         return  # anonymous admins and channels have no learner to grade
     if group:
-        await svc.store.touch_user(user.id, user.first_name, user.username, user.language_code, svc.now())
-    elif await svc.store.get_user(user.id) is None:
-        await reply_html(message, texts.NOT_REGISTERED)
-        return
+        learner = await svc.store.touch_user(user.id, user.first_name, user.username, user.language_code, svc.now())
+    else:
+        learner = await svc.store.get_user(user.id)
+        if learner is None:
+            await reply_html(message, texts.NOT_REGISTERED)
+            return
 
     record = await _target_question(update, context, user.id)
     question = svc.bank.get(record["question_id"]) if record else None
@@ -83,7 +85,8 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
 
     grade = grade_reply(question, text[:MAX_GRADED_CHARS])
     result = await record_graded(
-        context, user_id=user.id, chat_id=message.chat_id, question=question, question_message_id=qmsg, grade=grade
+        context, user_id=user.id, chat_id=message.chat_id, question=question, question_message_id=qmsg, grade=grade,
+        user=learner,
     )
     if result is None:  # a concurrent duplicate of this very answer won the race
         return

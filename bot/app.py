@@ -55,10 +55,11 @@ async def flood_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     verdict = svc.flood.hit(user.id, svc.now())
     if verdict == "ok":
         return
-    if verdict == "notify" and update.effective_message is not None:
+    if verdict == "notify" and update.callback_query is not None:
+        # A button press: tell the presser alone (an alert), never the chat the button is in.
+        await update.callback_query.answer(texts.clip(texts.FLOODED, 190), show_alert=True)
+    elif verdict == "notify" and update.effective_message is not None:
         await reply_html(update.effective_message, texts.FLOODED)
-    elif verdict == "notify" and update.callback_query is not None:
-        await update.callback_query.answer(texts.clip(texts.FLOODED, 190))
     raise ApplicationHandlerStop
 
 
@@ -141,7 +142,9 @@ def build_application(
         ApplicationBuilder()
         .token(config.token)
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .concurrent_updates(64)
+        # 16 updates in flight is plenty at Telegram's rates; more only grows httpcore's
+        # connection-pool bookkeeping (bench/answer_cost.py, docs/BENCHMARKS.md).
+        .concurrent_updates(16)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -149,6 +152,8 @@ def build_application(
         builder = builder.base_url(config.base_url).base_file_url(config.base_url.replace("/bot", "/file/bot"))
     if request is not None:
         builder = builder.request(request)
+    else:
+        builder = builder.connection_pool_size(16).pool_timeout(5.0)
     limiter = rate_limiter(config)
     if limiter is not None:
         builder = builder.rate_limiter(limiter)

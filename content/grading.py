@@ -20,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .bank import AliasToken, KeyTerm, Question, Variant
-from .text import NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
+from .text import MAX_CACHED_WORD, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
 
 Verdict = Literal["correct", "partial", "incorrect"]
 
@@ -108,9 +108,10 @@ class _Reply:
             ids = cache.get(w)
             if ids is None:
                 ids = index.ids_for(w)
-                if len(cache) >= WORD_CACHE:
-                    cache.clear()
-                cache[w] = ids
+                if len(w) <= MAX_CACHED_WORD:
+                    if len(cache) >= WORD_CACHE:
+                        cache.clear()
+                    cache[w] = ids
             for i in ids:
                 found[i].extend(cis)
         for positions in found:

@@ -47,6 +47,8 @@ _NT_RE = re.compile(r"(\w)n't\b")
 _BRITISH_RE = re.compile(r"(?<=\w{3})is(e|ed|es|ing|ation|ations|er|ers)$")
 
 _stemmer = snowballstemmer.stemmer("english")
+if hasattr(_stemmer, "maxCacheSize"):  # PyStemmer keeps its own cache of every word; ours is bounded by size too
+    _stemmer.maxCacheSize = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +76,15 @@ def normalize(text: str) -> str:
     return text.replace("cannot", "can not")
 
 
-@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
+    """Snowball stem after folding British spellings (regularisation -> regular), cached for real words."""
+    if len(word) > MAX_CACHED_WORD:
+        return _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word))
+    return _cached_stem(word)
+
+
+@lru_cache(maxsize=65536)
+def _cached_stem(word: str) -> str:
     """Snowball stem after folding British spellings (regularisation -> regular)."""
     return _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word))
 
@@ -100,12 +109,15 @@ def tokenize(text: str) -> list[Token]:
 
 
 _STEMS: dict[str, str] = {}
+MAX_CACHED_WORD = 40  # no real word is longer; caching longer "words" would let junk grow memory
 
 
 def fast_stem(word: str) -> str:
     """`stem` through a plain dict: the grader's hot path calls it for every word of a reply."""
     hit = _STEMS.get(word)
     if hit is None:
+        if len(word) > MAX_CACHED_WORD:  # junk: stem it, but never keep it
+            return _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word))
         if len(_STEMS) > 200_000:  # bounded: arbitrary input must not grow memory forever
             _STEMS.clear()
         hit = _STEMS[word] = stem(word)

@@ -301,12 +301,6 @@ async def test_flood_gets_one_notice_is_ignored_for_a_minute_and_others_are_unaf
     assert errors(caplog) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/app.py flood_check tests update.effective_message first; for a button press that is the message "
-    "the button is under, so the notice is posted into the chat (in a group: publicly). Fix: handle "
-    "update.callback_query first (answer it with the notice as an alert), then effective_message.",
-)
 async def test_a_flood_of_button_presses_is_told_by_an_alert_not_a_message_in_the_chat(tg, run_bot, clock):
     app = await run_bot()
     await join_group(tg)
@@ -320,12 +314,6 @@ async def test_a_flood_of_button_presses_is_told_by_an_alert_not_a_message_in_th
     assert [a for a in tg.callback_answers if a.get("text") == texts.clip(texts.FLOODED, 190)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="content/text.py (_STEMS, stem's lru_cache) and content/grading.py (word_ids per question) cache every "
-    "distinct reply word, bounded by count but not by size: unique 4,000-letter junk words keep ~12 KB each, "
-    "up to GBs in all. Fix in content/: do not cache (or truncate) words longer than ~40 characters.",
-)
 def test_junk_words_do_not_grow_the_graders_memory():
     """A user (or a few) sending long, unique junk words within the flood limit must not make the
     process grow without bound: 2 messages/s of 4,000-letter words would be ~90 MB an hour each."""
