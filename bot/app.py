@@ -34,6 +34,7 @@ from .errors import on_error, setup_logging
 from .flood import FloodGuard
 from .sending import reply_html
 from .services import Clock, Services, services, system_clock
+from .updates import TolerantUpdatesRequest
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request)
     else:
-        builder = builder.connection_pool_size(16).pool_timeout(5.0)
+        # An update PTB cannot parse must not make the bot deaf (bot/updates.py).
+        builder = builder.connection_pool_size(16).pool_timeout(5.0).get_updates_request(TolerantUpdatesRequest())
     limiter = rate_limiter(config)
     if limiter is not None:
         builder = builder.rate_limiter(limiter)

@@ -80,6 +80,8 @@ async def run_once(context, push: DailyPush) -> Counter:
 
 async def _guarded(context, push: DailyPush, chat: dict, now: datetime) -> None:
     async with push.in_flight:
+        if not context.application.running:
+            return  # stopping: unclaimed chats stay due for the next start (SIGTERM must not wait for 10,000 sends)
         try:
             await push_chat(context, push, chat, now)
         except Exception:  # noqa: BLE001 — one chat's failure must not stop the fan-out

@@ -206,13 +206,6 @@ async def test_anonymous_admin_may_change_settings_but_is_never_graded(tg, run_b
     assert errors(caplog) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PTB drops a whole getUpdates batch it cannot parse without confirming it, so polling refetches it "
-    "forever (a tight loop logging the update's contents at CRITICAL) and the bot goes deaf. Fix in bot/app.py: "
-    "give ApplicationBuilder a get_updates that parses updates one by one and turns an unparsable one into "
-    "Update(update_id) with a one-line warning (see docs/RELIABILITY.md).",
-)
 async def test_an_update_the_library_cannot_parse_does_not_stop_polling(tg, run_bot, caplog):
     """A poll in the pre-Bot-API-9.6 shape (no persistent_id): what an older or newer Telegram, or a
     proxy, might send. Telegram will not resend it once confirmed; the bot must carry on."""
