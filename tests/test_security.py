@@ -301,6 +301,23 @@ async def test_flood_gets_one_notice_is_ignored_for_a_minute_and_others_are_unaf
     assert errors(caplog) == []
 
 
+def test_flood_guard_memory_follows_the_active_users():
+    """The guard keeps one entry per user who wrote within the last 10 s (and per running mute),
+    not one per user ever seen."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.flood import FloodGuard
+
+    guard, t0 = FloodGuard(), datetime(2026, 3, 2, tzinfo=UTC)
+    for user in range(5000):  # a crowd writes once
+        guard.hit(user, t0)
+    for k in range(25):  # one user floods and is muted
+        guard.hit(99_999, t0)
+    for k in range(1000):  # then ten regulars, each once every 10 s, for ~17 minutes
+        guard.hit(1_000_000 + k % 10, t0 + timedelta(seconds=61 + k))
+    assert len(guard.recent) <= 10 and guard.muted_until == {}
+
+
 async def test_a_flood_of_button_presses_is_told_by_an_alert_not_a_message_in_the_chat(tg, run_bot, clock):
     app = await run_bot()
     await join_group(tg)
