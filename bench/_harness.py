@@ -367,39 +367,6 @@ def echo_main() -> int:
     return 0
 
 
-SLIDING_PERIOD = 1.05  # 1 s plus a margin for the jitter between leaving here and arriving at Telegram
-
-
-class SlidingWindow:
-    """An async context manager admitting at most `rate` entries in any `period` seconds, FIFO.
-
-    Unlike a bucket of one refilled every 1/rate s, it does not space messages out: a reply goes
-    at once unless `rate` messages already went in the last `period` — what Telegram's limit says.
-    """
-
-    def __init__(self, rate: float, period: float = 1.0):
-        from collections import deque
-
-        self.rate, self.period = max(1, int(rate)), period
-        self.times: deque[float] = deque()
-        self.lock = asyncio.Lock()
-
-    async def __aenter__(self) -> None:
-        loop = asyncio.get_running_loop()
-        async with self.lock:
-            while True:
-                now = loop.time()
-                while self.times and self.times[0] <= now - self.period:
-                    self.times.popleft()
-                if len(self.times) < self.rate:
-                    self.times.append(now)
-                    return
-                await asyncio.sleep(self.times[0] + self.period - now)
-
-    async def __aexit__(self, *exc) -> None:
-        return None
-
-
 INLINE_READS = {"get_user", "get_question_message", "get_attempt", "hint_used", "get_card", "open_question",
                 "get_chat", "recent_questions"}
 
@@ -470,8 +437,8 @@ def apply_tweaks(argv: list[str]) -> None:
 
     --pool N           ApplicationBuilder.connection_pool_size(N) (PTB's default is 256)
     --concurrency N    ApplicationBuilder.concurrent_updates(N)
-    --limiter sliding  bot.app.rate_limiter's overall bucket (1 message every 1/rate s) replaced by
-                       SlidingWindow: at most `rate` messages in any 1.05 s, no pacing below that
+    --limiter bucket   the limiter the bot used before bot/ratelimit.py: PTB's AIORateLimiter as a
+                       bucket of one (1 message every 1/rate s, 1 every 3 s per group)
     --inline-reads     AsyncStore's point reads (get_user, get_question_message, get_attempt,
                        hint_used, get_card, ...) run on the event loop, on the same connection
                        (under a lock), instead of a hop to the storage thread: what the hops cost
@@ -486,7 +453,7 @@ def apply_tweaks(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pool", type=int)
     parser.add_argument("--concurrency", type=int)
-    parser.add_argument("--limiter", choices=("sliding",))
+    parser.add_argument("--limiter", choices=("bucket",))
     parser.add_argument("--inline-reads", action="store_true")
     parser.add_argument("--sync-store", action="store_true")
     args = parser.parse_args(argv)
@@ -495,18 +462,17 @@ def apply_tweaks(argv: list[str]) -> None:
         inline_reads()
     if args.sync_store:
         sync_store()
-    if args.limiter == "sliding":
+    if args.limiter == "bucket":
         import bot.app as app_module
+        from telegram.ext import AIORateLimiter
 
-        original = app_module.rate_limiter
+        def bucket_rate_limiter(config):
+            if config.max_messages_per_second <= 0:
+                return None
+            return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / config.max_messages_per_second,
+                                  group_max_rate=1, group_time_period=3, max_retries=5)
 
-        def sliding_rate_limiter(config):
-            limiter = original(config)
-            if limiter is not None:
-                limiter._base_limiter = SlidingWindow(config.max_messages_per_second, SLIDING_PERIOD)  # noqa: SLF001
-            return limiter
-
-        app_module.rate_limiter = sliding_rate_limiter
+        app_module.rate_limiter = bucket_rate_limiter
 
     def patched(self):
         if args.pool:
@@ -527,7 +493,7 @@ if __name__ == "__main__":
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter sliding] [--inline-reads] [--sync-store]"
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--inline-reads] [--sync-store]"
           "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

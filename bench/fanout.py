@@ -195,7 +195,7 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=30.0, help="TUTOR_MAX_MESSAGES_PER_SECOND and the server's limit")
     parser.add_argument("--paid", action="store_true", help="TUTOR_PAID_BROADCAST=1 (server: 1,000/s for paid messages)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to keep the bot running after the last delivery")
-    parser.add_argument("--limiter", choices=("sliding",), help="experiment: a sliding-window limiter (see _harness.py)")
+    parser.add_argument("--limiter", choices=("bucket",), help="baseline: the leaky-bucket pace used before bot/ratelimit.py")
     parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size")
     args = parser.parse_args()
     args.tweaks = (["--limiter", args.limiter] if args.limiter else []) + (["--pool", str(args.pool)] if args.pool else [])

@@ -2,7 +2,7 @@
 
     uv run python bench/latency.py                      # 20 answers/s for 60 s (Poisson), then a burst of 200
     uv run python bench/latency.py --arrivals even      # evenly spaced arrivals instead of Poisson
-    uv run python bench/latency.py --limiter sliding    # experiment: a sliding-window rate limiter
+    uv run python bench/latency.py --limiter bucket     # the limiter used before bot/ratelimit.py
 
 Latency = from the moment the fake Bot API server hands the update out (getUpdates returns it) to
 the moment the bot's reply to that message arrives at the server: fetching, parsing, grading,
@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=30.0, help="TUTOR_MAX_MESSAGES_PER_SECOND for the measured bots")
     parser.add_argument("--arrivals", choices=("poisson", "even"), default="poisson")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--limiter", choices=("sliding",), help="experiment: a sliding-window limiter (see _harness.py)")
+    parser.add_argument("--limiter", choices=("bucket",), help="baseline: the leaky-bucket pace used before bot/ratelimit.py")
     parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size")
     parser.add_argument("--sync-store", action="store_true", help="experiment: storage calls on the event loop thread")
     args = parser.parse_args()

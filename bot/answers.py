@@ -43,16 +43,12 @@ async def on_answer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await grade_and_reply(update, context, text)
 
 
-async def _target_question(update: Update, context, user_id: int) -> dict | None:
-    """The question message this answer is for: the replied-to one, else the open one."""
-    svc = services(context)
-    message = update.effective_message
-    replied = message.reply_to_message
+def _replied_question_id(update: Update, context) -> int | None:
+    """The message id this answer replies to, if it replies to one of the bot's messages."""
+    replied = update.effective_message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
-        record = await svc.store.get_question_message(message.chat_id, replied.message_id)
-        if record is not None:
-            return record
-    return await svc.store.open_question(message.chat_id, user_id)
+        return replied.message_id
+    return None
 
 
 async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
@@ -62,15 +58,16 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     group = is_group(update)
     if user is None or message.sender_chat is not None:
         return  # anonymous admins and channels have no learner to grade
-    if group:
-        learner = await svc.store.touch_user(user.id, user.first_name, user.username, user.language_code, svc.now())
-    else:
-        learner = await svc.store.get_user(user.id)
-        if learner is None:
-            await reply_html(message, texts.NOT_REGISTERED)
-            return
-
-    record = await _target_question(update, context, user.id)
+    # One storage call reads the learner, the question answered, an earlier attempt, the hint
+    # and the FSRS card (group members are registered on the way: they answer without /start).
+    touch = (user.first_name, user.username, user.language_code, svc.now()) if group else None
+    found = await svc.store.answer_context(
+        user.id, message.chat_id, _replied_question_id(update, context), touch=touch
+    )
+    learner, record = found["user"], found["question"]
+    if learner is None:
+        await reply_html(message, texts.NOT_REGISTERED)
+        return
     question = svc.bank.get(record["question_id"]) if record else None
     if question is None:
         if not group:
@@ -78,7 +75,7 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
         return
     qmsg = record["message_id"]
     name = texts.user_name(user.first_name, user.username)
-    existing = await svc.store.get_attempt(user.id, message.chat_id, qmsg)
+    existing = found["attempt"]
     if existing is not None:
         await reply_html(message, texts.group_already_answered(name) if group else texts.already_answered(existing["verdict"]))
         return
@@ -86,7 +83,7 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     grade = grade_reply(question, text[:MAX_GRADED_CHARS])
     result = await record_graded(
         context, user_id=user.id, chat_id=message.chat_id, question=question, question_message_id=qmsg, grade=grade,
-        user=learner,
+        user=learner, used_hint=found["used_hint"], card=found["card"],
     )
     if result is None:  # a concurrent duplicate of this very answer won the race
         return

@@ -12,7 +12,6 @@ import sys
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -32,6 +31,8 @@ from . import answers, daily, interview, lookup, onboarding, progress, quiz, rem
 from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
+from .ordering import PerLearnerUpdateProcessor
+from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
 from .services import Clock, Services, services, system_clock
 from .updates import TolerantUpdatesRequest
@@ -111,22 +112,12 @@ async def post_shutdown(application: Application) -> None:
         await svc.store.close()
 
 
-def rate_limiter(config: Config) -> AIORateLimiter | None:
-    """PTB's AIORateLimiter, configured as a smooth pace rather than a burst allowance.
-
-    With its defaults (30 per 1 s) a burst of 30 may go out at once and another 30 right
-    after; a bucket of one refilled every 1/rate seconds spaces messages evenly instead.
-    Groups get one message per 3 s (Telegram: 20 per minute per group).
-    """
+def rate_limiter(config: Config) -> SlidingWindowRateLimiter | None:
+    """Telegram's limits as sliding windows (bot/ratelimit.py): `max_messages_per_second` in any
+    second, 20 a minute per group, 429s retried up to 5 times; None when set to 0 (off)."""
     if config.max_messages_per_second <= 0:
         return None
-    return AIORateLimiter(
-        overall_max_rate=1,
-        overall_time_period=1 / config.max_messages_per_second,
-        group_max_rate=1,
-        group_time_period=3,
-        max_retries=5,
-    )
+    return SlidingWindowRateLimiter(config.max_messages_per_second, max_retries=5)
 
 
 def build_application(
@@ -144,8 +135,9 @@ def build_application(
         .token(config.token)
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         # 16 updates in flight is plenty at Telegram's rates; more only grows httpcore's
-        # connection-pool bookkeeping (bench/answer_cost.py, docs/BENCHMARKS.md).
-        .concurrent_updates(16)
+        # connection-pool bookkeeping (bench/answer_cost.py, docs/BENCHMARKS.md). One learner's
+        # updates run one at a time, in order (bot/ordering.py).
+        .concurrent_updates(PerLearnerUpdateProcessor(16))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -34,18 +34,25 @@ async def record_graded(
     grade: Grade | None,
     revealed: bool = False,
     user: dict | None = None,
+    used_hint: bool | None = None,
+    card: dict | None | object = ...,
 ):
-    """Store the attempt, the streak and the FSRS review in one go; None if already answered."""
+    """Store the attempt, the streak and the FSRS review in one go; None if already answered.
+
+    Callers that already read `user`, `used_hint` and `card` (Store.answer_context) pass them:
+    each is a storage round trip saved on the busiest path.
+    """
     svc = services(context)
     store, now = svc.store, svc.now()
     tz, day_start = await learner_zone(context, user_id, user)
     verdict = "incorrect" if revealed or grade is None else grade.verdict
-    used_hint = await store.hint_used(user_id, chat_id, question_message_id)
+    if used_hint is None:
+        used_hint = await store.hint_used(user_id, chat_id, question_message_id)
+    if card is ...:
+        card = await store.get_card(user_id, question.id)
     complete = grade is not None and not grade.missed
     rating = rating_for(verdict, revealed=revealed, used_hint=used_hint, complete=complete)
-    card, log = review(
-        await store.get_card(user_id, question.id), rating, now, card_id=card_id_for(user_id, question.id)
-    )
+    card, log = review(card, rating, now, card_id=card_id_for(user_id, question.id))
     return await store.record_attempt(
         user_id=user_id,
         chat_id=chat_id,

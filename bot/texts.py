@@ -15,10 +15,22 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
 def clip(text: str, limit: int) -> str:
-    """Shorten plain (unescaped) text to `limit` characters."""
+    """Shorten plain (unescaped) text to at most `limit` UTF-16 units, ending in "…".
+
+    Telegram's limits (4,096 per message, 200 per alert, 64 per button) count UTF-16 units,
+    not Python characters; a cut never splits a surrogate pair.
+    """
     text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit and utf16_len(text) <= limit:
+        return text
+    units = text.encode("utf-16-le")[: 2 * (limit - 1)]
+    return units.decode("utf-16-le", errors="ignore") + "…"
 
 
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -27,11 +39,15 @@ _TAG_RE = re.compile(r"<[^>]+>")
 def fit_html(text: str, limit: int = MAX_MESSAGE) -> tuple[str, str | None]:
     """Return (text, parse_mode) that Telegram accepts: HTML if it fits, else clipped plain text.
 
-    Messages are built from bounded pieces so this is a last line of defence, not a formatter.
+    Telegram applies its limit to the text *after* parsing the markup, in UTF-16 units, so
+    tags and escapes do not count. Messages are built from bounded pieces, so this is a last
+    line of defence, not a formatter.
     """
-    if len(text) <= limit:
+    if utf16_len(text) <= limit:
         return text, "HTML"
     plain = html.unescape(_TAG_RE.sub("", text))
+    if utf16_len(plain) <= limit:
+        return text, "HTML"
     return clip(plain, limit), None
 
 

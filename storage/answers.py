@@ -116,6 +116,36 @@ class AnswersMixin(CardsMixin):
             (user_id, chat_id, message_id),
         ) is not None
 
+    @guarded
+    def answer_context(
+        self, user_id: int, chat_id: int, replied_message_id: int | None = None, *,
+        touch: tuple[str | None, str | None, str | None, datetime] | None = None,
+    ) -> dict:
+        """Everything grading one answer needs to read, in one call (one hop to the storage thread
+        instead of five; bench/answer_cost.py):
+
+        * ``user`` — the users row (None for someone never seen). ``touch=(first_name, username,
+          language, now)`` creates or refreshes it first, as :meth:`touch_user` does (group
+          members answer without /start);
+        * ``question`` — the question message answered: the replied-to message if it carries a
+          question, else the chat's latest one this user has not answered (:meth:`open_question`);
+        * ``attempt`` — this user's earlier attempt on it (the answer is then a repeat);
+        * ``used_hint`` and ``card`` — what the FSRS rating needs.
+        """
+        user = self.touch_user(user_id, *touch) if touch is not None else self.get_user(user_id)
+        question = None
+        if replied_message_id is not None:
+            question = self.get_question_message(chat_id, replied_message_id)
+        if question is None:
+            question = self.open_question(chat_id, user_id)
+        context = {"user": user, "question": question, "attempt": None, "used_hint": False, "card": None}
+        if question is not None:
+            message_id = question["message_id"]
+            context["attempt"] = self.get_attempt(user_id, chat_id, message_id)
+            context["used_hint"] = self.hint_used(user_id, chat_id, message_id)
+            context["card"] = self.get_card(user_id, question["question_id"])
+        return context
+
     # ---- attempts and streaks ------------------------------------------------
 
     @guarded

@@ -11,9 +11,9 @@ The real application runs in-process against the fake Bot API server. After ever
 - every alert (answerCallbackQuery) is at most 200 characters;
 - what was stored is exactly what was received (names, usernames, language, group titles).
 
-Each example's actions are handled one after another. The bot handles updates concurrently (PTB's
-concurrent_updates), so two updates of one user can race; that is a different fault from bad
-input and is left out here on purpose (see docs/RELIABILITY.md: a Next press racing a /forget).
+Each example's actions are handled one after another. (The bot itself handles one learner's
+updates in order and different learners concurrently; the race that ordering removed, a Next
+press against a /forget, is tested in tests/test_ordering.py.)
 
 Example counts are modest (40 per test) so the suite stays fast; `FUZZ_EXAMPLES=1000 uv run
 pytest tests/test_fuzz_input.py` hunts harder.

@@ -279,3 +279,31 @@ def test_hint_used_reports_a_marked_hint(store):
     assert store.hint_used(1, 1, 10) is True
     assert store.hint_used(1, 1, 11) is False
     assert store.hint_used(2, 1, 10) is False
+
+
+def test_answer_context_reads_everything_grading_needs_in_one_call(store):
+    """The bot's answer path makes one storage call before grading, not five."""
+    setup_private(store, messages=(10, 11))
+    store.mark_hint_used(1, 1, 10, T0)
+    answer(store, 1, 1, 11, question_id="q-11")
+    replied = store.answer_context(1, 1, 10)  # a reply to the older question
+    assert replied["user"]["first_name"] == "Ada"
+    assert (replied["question"]["message_id"], replied["question"]["question_id"]) == (10, "q-10")
+    assert replied["attempt"] is None and replied["used_hint"] is True and replied["card"] is None
+
+    repeat = store.answer_context(1, 1, 11)  # answered already: the attempt says so
+    assert repeat["attempt"]["verdict"] == "correct" and repeat["used_hint"] is False
+
+    plain = store.answer_context(1, 1)  # not a reply: the open question
+    assert plain["question"]["message_id"] == 10
+    assert store.answer_context(1, 1, 999)["question"]["message_id"] == 10  # not a question message
+
+
+def test_answer_context_of_a_stranger_and_of_a_group_member_touched_on_the_way(store):
+    assert store.answer_context(7, 7) == {"user": None, "question": None, "attempt": None,
+                                          "used_hint": False, "card": None}
+    store.ensure_chat(-5, "group", "G", T0, "UTC", "09:00")
+    ask(store, -5, 20, "q-20")
+    member = store.answer_context(8, -5, 20, touch=("Bob", "bob", "en", T0))
+    assert member["user"]["first_name"] == "Bob" and member["question"]["question_id"] == "q-20"
+    assert store.get_user(8)["username"] == "bob"  # created, so the attempt's foreign key holds

@@ -170,3 +170,12 @@ def test_a_review_outlives_its_attempt_only_as_unlinked(store):
     answer(store, 1, -5, 10, review=review())
     store.db.execute("DELETE FROM chats WHERE chat_id = -5")
     assert store.db.conn.execute("SELECT attempt_id FROM review_log").fetchall() == [(None,)]
+
+
+def test_answer_context_carries_the_card_of_the_question_answered(store):
+    setup(store, messages=(10, 11))
+    answer(store, 1, 1, 10, question_id="q-10", card=card(due="2025-03-12T12:00:00+00:00"), review=review())
+    ask(store, 1, 12, "q-10")  # the same question again, days later
+    context = store.answer_context(1, 1, 12)
+    assert context["card"] == store.get_card(1, "q-10") and context["card"]["card_id"] == 4242
+    assert store.answer_context(1, 1, 11)["card"] is None  # q-11 never answered
