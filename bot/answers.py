@@ -7,7 +7,7 @@ one graded answer per member per question.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
 from content import grade_reply
@@ -15,7 +15,8 @@ from content import grade_reply
 from . import interview, review, texts
 from .access import is_group
 from .learning import record_graded
-from .sending import reply_html
+from .group_verdicts import GroupVerdict
+from .sending import reply_html, send_html
 from .services import services
 
 DISPUTE = "d:"
@@ -95,10 +96,20 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
         await interview.after_answer(context, update, record, question, grade)
         return
     if group:
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("📖 Model answer", callback_data=f"r:{question.id}"[:64])], [dispute]]
+        markup = InlineKeyboardMarkup([[model_answer_button(question.id)], [dispute]])
+        verdict = GroupVerdict(
+            chat_id=message.chat_id, question_message_id=qmsg, question_id=question.id,
+            text=texts.verdict_group(name, grade, streak) + freeze_note, line=texts.verdict_group_line(name, grade, streak),
         )
-        await reply_html(message, texts.verdict_group(name, grade, streak) + freeze_note, reply_markup=markup)
+        await svc.group_verdicts.post(
+            verdict,
+            send_one=lambda v: reply_html(message, v.text, reply_markup=markup),
+            send_many=lambda chat_id, qmsg, question_id, lines: send_html(
+                context.bot, chat_id, texts.merged_verdicts(lines),
+                reply_parameters=ReplyParameters(message_id=qmsg, allow_sending_without_reply=True),
+                reply_markup=InlineKeyboardMarkup([[model_answer_button(question_id)]]),
+            ),
+        )
         return
     body = texts.verdict_private(question, grade, streak) + freeze_note
     if len(text) > MAX_GRADED_CHARS:
@@ -106,6 +117,10 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     await reply_html(message, body, reply_markup=InlineKeyboardMarkup([[dispute]]))
     if source == "review":
         await review.send_next_review(context, message.chat_id, user.id)
+
+
+def model_answer_button(question_id: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton("📖 Model answer", callback_data=f"r:{question_id}"[:64])
 
 
 async def on_dispute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

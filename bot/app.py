@@ -31,6 +31,7 @@ from . import answers, daily, interview, lookup, onboarding, progress, quiz, rem
 from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
+from .group_verdicts import GroupVerdicts
 from .ordering import PerLearnerUpdateProcessor
 from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
@@ -153,7 +154,8 @@ def build_application(
         builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["services"] = Services(
-        bank=bank or load_bank(), store=store, config=config, clock=clock, rng=rng or random.Random(), flood=FloodGuard()
+        bank=bank or load_bank(), store=store, config=config, clock=clock, rng=rng or random.Random(), flood=FloodGuard(),
+        group_verdicts=GroupVerdicts(),
     )
     add_handlers(application)
     return application

@@ -33,6 +33,7 @@ class Services:
     rng: random.Random = field(default_factory=random.Random)
     admin_cache: dict = field(default_factory=dict)  # (chat_id, user_id) -> (is_admin, expires_at)
     flood: object | None = None
+    group_verdicts: object | None = None  # bot.group_verdicts.GroupVerdicts
 
     def now(self) -> datetime:
         return self.clock()

@@ -185,6 +185,16 @@ def verdict_group(name: str, grade, streak: int | None) -> str:
     return text
 
 
+def verdict_group_line(name: str, grade, streak: int | None) -> str:
+    """One member's verdict as a line of a merged group message (bot/group_verdicts.py)."""
+    line = f"{VERDICT_ICON[grade.verdict]} {name}: <b>{VERDICT_WORD[grade.verdict]}</b> ({grade.score:.0%})"
+    return line + (f" · 🔥 {streak}" if streak else "")
+
+
+def merged_verdicts(lines: list[str]) -> str:
+    return "📝 <b>Answers so far</b> (busy group: grouped into one message)\n" + "\n".join(lines)
+
+
 def already_answered(verdict: str) -> str:
     return f"You already answered this one ({VERDICT_WORD.get(verdict, verdict).lower()}). /quiz for a new question."
 

@@ -90,3 +90,38 @@ async def test_removed_from_group_stops_pushes(tg, run_bot, clock):
     await tg.next_to(ADMIN + 1000)
     await tg.next_to(ADMIN + 1000, 1)  # their daily question (09:00 has passed)
     assert len(tg.messages_to(GROUP)) == 1  # only the welcome
+
+
+async def test_a_busy_group_gets_merged_verdicts_instead_of_a_queue(tg, run_bot, clock, monkeypatch):
+    """Telegram allows ~20 messages a minute into one group (shortened here to 3 a second). When
+    30 members answer at once, verdicts that are ready while another is being sent go out
+    together, one line each, so nobody waits minutes and no update piles up in memory."""
+    from bot import ratelimit
+
+    monkeypatch.setattr(ratelimit, "GROUP_RATE", 3)
+    monkeypatch.setattr(ratelimit, "GROUP_PERIOD", 1.0)
+    await join_group(tg, run_bot, clock, max_messages_per_second=30)
+    n = len(tg.messages_to(GROUP))
+    tg.message(ADMIN, "/quiz", GROUP)
+    question = await tg.next_to(GROUP, n)
+    members = range(100, 130)
+    for member in members:
+        text = right_answer_for(question.text) if member % 2 else "no idea"
+        tg.reply(member, question, text, first_name=f"M{member}")
+
+    def verdicts() -> str:
+        return "\n".join(m.text for m in tg.messages_to(GROUP)[n + 1:])
+
+    await tg.wait_for(lambda: all(f"M{m}:" in verdicts() for m in members), timeout=60, what="30 verdicts")
+    sent = tg.messages_to(GROUP)[n + 1:]
+    assert all(verdicts().count(f"M{m}:") == 1 for m in members)  # each member graded exactly once
+    assert len(sent) <= 15  # not one message per member
+    merged = [m for m in sent if "Answers so far" in m.text]
+    assert merged and all(m.reply_to == question.message_id for m in merged)
+    assert all(m.buttons == [b for b in question_buttons(sent) if b.startswith("r:")][:1] for m in merged)
+    assert "Correct" in verdicts() and "Not quite" in verdicts()
+
+
+def question_buttons(sent) -> list[str]:
+    """The buttons under the single verdicts (each: the model answer, then the dispute)."""
+    return next(m.buttons for m in sent if "Answers so far" not in m.text)
