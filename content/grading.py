@@ -51,7 +51,7 @@ class Grade:
     matched: tuple[TermMatch, ...]
     missed: tuple[str, ...]
     negated: tuple[str, ...] = ()
-    keyword_list: bool = False
+    keyword_list: bool = False  # a bare list of terms that would otherwise be correct (capped at partial)
     reason: str = ""
 
     @property
@@ -213,11 +213,15 @@ _FRAGMENT_SPLIT = re.compile(r"[,;\n/|•·]+|\s-\s")
 
 def is_keyword_list(reply: str) -> bool:
     """A bare list of terms: three or more fragments of at most three words, no sentence among them."""
-    fragments = [f.strip(" .-*") for f in _FRAGMENT_SPLIT.split(reply)]
-    fragments = [f for f in fragments if f]
-    if len(fragments) < 3:
-        return False
-    return all(len(f.split()) <= 3 for f in fragments)
+    fragments = 0
+    for fragment in _FRAGMENT_SPLIT.split(reply):
+        fragment = fragment.strip(" .-*")
+        if not fragment:
+            continue
+        if len(fragment.split(maxsplit=3)) > 3:  # a sentence: stop at the first (most replies: at once)
+            return False
+        fragments += 1
+    return fragments >= 3
 
 
 class _QuestionIndex:
@@ -338,7 +342,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
             if was_negated:
                 negated.append(term.term)
     score = got / total if total else 0.0
-    keyword_list = is_keyword_list(reply)
+    # Only a reply that would be correct can be capped, so only then is it checked (it costs
+    # ~90 µs on a 4,096-character reply).
+    keyword_list = score >= CORRECT_AT and is_keyword_list(reply)
 
     if score >= CORRECT_AT and not required_missed and not keyword_list:
         verdict: Verdict = "correct"

@@ -65,11 +65,15 @@ class Token:
 
 def normalize(text: str) -> str:
     """NFKC + casefold + straight apostrophes; `n't` becomes ` not` so negation is one token."""
-    text = unicodedata.normalize("NFKC", text)
-    if not text.isascii():  # str.replace runs in C; a translate table with a dict is slower
-        for curly in _CURLY:
+    if text.isascii():  # ASCII is already NFKC, and has no curly apostrophes
+        text = text.lower()  # casefold() of ASCII, faster
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        for curly in _CURLY:  # str.replace runs in C; a translate table with a dict is slower
             text = text.replace(curly, "'")
-    text = _NT_RE.sub(r"\1 not", text.casefold())
+        text = text.casefold()
+    if "n't" in text:
+        text = _NT_RE.sub(r"\1 not", text)
     for abbreviation, word in _ABBREVIATIONS:  # their dots do not end a sentence
         if abbreviation in text:
             text = text.replace(abbreviation, word)
