@@ -94,8 +94,9 @@ async def test_removed_from_group_stops_pushes(tg, run_bot, clock):
 
 async def test_a_busy_group_gets_merged_verdicts_instead_of_a_queue(tg, run_bot, clock, monkeypatch):
     """Telegram allows ~20 messages a minute into one group (shortened here to 3 a second). When
-    30 members answer at once, verdicts that are ready while another is being sent go out
-    together, one line each, so nobody waits minutes and no update piles up in memory."""
+    30 members answer at once, the first ten get a reply each; after that the group is busy and
+    verdicts that are ready while another is being sent go out together, one line each, so
+    nobody waits minutes and no update piles up in memory."""
     from bot import ratelimit
 
     monkeypatch.setattr(ratelimit, "GROUP_RATE", 3)
@@ -115,7 +116,7 @@ async def test_a_busy_group_gets_merged_verdicts_instead_of_a_queue(tg, run_bot,
     await tg.wait_for(lambda: all(f"M{m}:" in verdicts() for m in members), timeout=60, what="30 verdicts")
     sent = tg.messages_to(GROUP)[n + 1:]
     assert all(verdicts().count(f"M{m}:") == 1 for m in members)  # each member graded exactly once
-    assert len(sent) <= 15  # not one message per member
+    assert len(sent) <= 20  # not one message per member
     merged = [m for m in sent if "Answers so far" in m.text]
     assert merged and all(m.reply_to == question.message_id for m in merged)
     assert all(m.buttons == [b for b in question_buttons(sent) if b.startswith("r:")][:1] for m in merged)
