@@ -251,7 +251,7 @@ async def soak(args) -> dict:
             traffic.one()
             await asyncio.sleep(rng.expovariate(1 / interval))  # Poisson arrivals: load pacing, not synchronisation
         samples.append(proc_sample(bot.pid) | {"t": round(time.monotonic() - start, 1), "updates": traffic.updates,
-                                                "sends": tg.sends, "queued": len(tg.updates)})
+                                                "sends": tg.sends, "queued": len(tg.updates), "db_mib": db_mib(workdir)})
         log = bot.log()
         bot.terminate()
         exit_code = await bot.exited(120)
