@@ -10,8 +10,12 @@ docs/BENCHMARKS.md).
 
 A sliding window says what Telegram says: at most `rate` messages in any `period`. A reply goes
 out at once unless the window is full, so latency stays at the round trip until the bot really
-is at the limit, and never more than `rate` go out in any window. Each window is stretched by
-`MARGIN` (5 %): a message that left 1.00 s after another may reach Telegram 0.99 s after it.
+is at the limit, and never more than `rate` go out in any window (as our clock sees it).
+
+`MARGIN` stretches each window. It is 1.0: Telegram's "about 30 per second" is not exact, and a
+5 % margin (1.05 s windows) more than doubled the reply p99 at 20 answers/s (118 ms against
+46 ms, bench/latency.py) for no 429 seen. If Telegram ever answers 429 at your rate, lower
+`TUTOR_MAX_MESSAGES_PER_SECOND` (e.g. to 28): that is the slack, in one place.
 
 We keep the rest of AIORateLimiter: its retry on 429 (`retry_after`, `max_retries`), its
 pause of all sends while a 429 is being waited out, and its separate limiter for paid
@@ -25,7 +29,7 @@ from collections import deque
 
 from telegram.ext import AIORateLimiter
 
-MARGIN = 1.05
+MARGIN = 1.0
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 MAX_IDLE_GROUP_WINDOWS = 512
 
