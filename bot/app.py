@@ -113,6 +113,22 @@ async def post_shutdown(application: Application) -> None:
         await svc.store.close()
 
 
+class TutorApplication(Application):
+    """PTB's Application, minus one unbounded set.
+
+    For every update, PTB remembers the chat id and user id "to be updated in persistence", and
+    only a persistence run ever empties those sets. The bot keeps its state in SQLite and sets
+    no PTB persistence, so they would hold every user and chat ever seen, for as long as the
+    process runs (found by bench/soak.py). Without persistence there is nothing to mark.
+    """
+
+    __slots__ = ()
+
+    def _mark_for_persistence_update(self, *, update: object | None = None, job=None) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
+
+
 def rate_limiter(config: Config) -> SlidingWindowRateLimiter | None:
     """Telegram's limits as sliding windows (bot/ratelimit.py): `max_messages_per_second` in any
     second, 20 a minute per group, 429s retried up to 5 times; None when set to 0 (off)."""
@@ -133,6 +149,7 @@ def build_application(
     """The application with every handler registered; `request` replaces PTB's HTTP layer (tests)."""
     builder = (
         ApplicationBuilder()
+        .application_class(TutorApplication)
         .token(config.token)
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         # 16 updates in flight is plenty at Telegram's rates; more only grows httpcore's

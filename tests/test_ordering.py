@@ -144,3 +144,4 @@ async def test_next_pressed_then_erase_while_the_next_question_is_still_sending(
             columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
             key = "user_id" if "user_id" in columns else "chat_id"
             assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {key} = ?", (user,)).fetchone() == (0,), table
+

@@ -477,3 +477,15 @@ async def test_webhook_rejects_requests_without_the_secret_token(tg, tmp_path, b
     bot.terminate()
     await bot.exited(60)
     assert len(tg.messages_to(user)) == 1
+
+
+async def test_the_application_keeps_no_per_user_marks_without_persistence(tg, run_bot):
+    """PTB marks every update's user and chat "for persistence" and only a persistence run clears
+    the marks; with no persistence they grew by one entry per user ever seen (found by the soak)."""
+    app = await run_bot()
+    for user in range(70_000, 70_040):
+        tg.message(user, "/help")
+    await tg.wait_for(lambda: all(tg.messages_to(u) for u in range(70_000, 70_040)), what="40 replies")
+    await tg.processed(app)
+    assert app.persistence is None
+    assert not app._user_ids_to_be_updated_in_persistence and not app._chat_ids_to_be_updated_in_persistence
