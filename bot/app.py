@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from content import Bank, ContentError, load_bank
 
-from . import answers, daily, interview, lookup, onboarding, progress, quiz, reminders, review, settings, texts
+from . import answers, daily, interview, lookup, memory, onboarding, progress, quiz, reminders, review, settings, texts
 from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
@@ -100,6 +100,9 @@ async def post_init(application: Application) -> None:
     )
     application.job_queue.run_repeating(
         daily.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push", job_kwargs={"max_instances": 3}
+    )
+    application.job_queue.run_repeating(  # bot/memory.py: RSS follows the live data
+        memory.trim_job, interval=memory.TRIM_EVERY, first=memory.TRIM_EVERY, name="release-memory"
     )
     application.job_queue.run_repeating(
         reminders.send_reminders, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
