@@ -6,8 +6,8 @@ short /help, JSON bodies of every size) leaves free holes all through the heap, 
 memory (RSS) creeps up although the live data does not grow: in bench/soak.py, Python's own
 allocated block count stayed flat while RSS rose about 16 MiB an hour, and one `malloc_trim(0)`
 gave 1.5–3 MiB back at once (docs/RELIABILITY.md, soak). So a JobQueue job calls it every
-`TRIM_EVERY` seconds. It takes about a millisecond, and it is a no-op where there is no glibc
-(macOS, musl, Windows).
+`TRIM_EVERY` seconds. It takes 0–3 ms, and it is a no-op where there is no glibc (macOS, musl,
+Windows).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes
 
 log = logging.getLogger(__name__)
 
-TRIM_EVERY = 600.0  # seconds
+TRIM_EVERY = 60.0  # seconds: a trim takes 0–3 ms, so once a minute costs nothing and keeps RSS close to the live data
 
 
 @cache
