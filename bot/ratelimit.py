@@ -30,6 +30,7 @@ from collections import deque
 from telegram.ext import AIORateLimiter
 
 MARGIN = 1.0
+OVERALL_PERIOD = 1.0  # Telegram: about `rate` messages a second overall
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 MAX_IDLE_GROUP_WINDOWS = 512
 
@@ -80,7 +81,7 @@ class SlidingWindowRateLimiter(AIORateLimiter):
             overall_max_rate=messages_per_second, overall_time_period=1,
             group_max_rate=GROUP_RATE, group_time_period=GROUP_PERIOD, max_retries=max_retries,
         )
-        self._base_limiter = SlidingWindow(messages_per_second, MARGIN * 1.0)  # type: ignore[assignment]
+        self._base_limiter = SlidingWindow(messages_per_second, MARGIN * OVERALL_PERIOD)  # type: ignore[assignment]
         self._group_windows: dict[str | int | bool, SlidingWindow] = {}
 
     def _get_group_limiter(self, group_id: str | int | bool) -> SlidingWindow:  # type: ignore[override]
