@@ -367,69 +367,17 @@ def echo_main() -> int:
     return 0
 
 
-INLINE_READS = {"get_user", "get_question_message", "get_attempt", "hint_used", "get_card", "open_question",
-                "get_chat", "recent_questions"}
-
-
-def inline_reads() -> None:
-    """Experiment: AsyncStore's point reads run on the event loop, on the storage connection itself.
-
-    A lock shared with the storage thread keeps the connection to one user at a time (a read
-    waits for a write transaction in progress to end), so the reads see what they see today and
-    only the hand-off to the thread is gone: how much the 6 read hops of an answer cost.
-    """
-    import functools
-    import threading
-
+def worker_store() -> None:
+    """Experiment (the baseline for storage/aio.py's ON_LOOP): every AsyncStore call runs on the
+    storage worker thread, as all of them did before, none on the event loop."""
     import storage.aio as aio
 
-    proxy = aio.AsyncStore.__getattr__
-    submit = aio.AsyncStore._submit  # noqa: SLF001
+    open_store = aio.AsyncStore.open.__func__
 
-    def lock_of(store) -> threading.Lock:
-        lock = store.__dict__.get("_bench_lock")
-        if lock is None:
-            lock = store.__dict__["_bench_lock"] = threading.Lock()
-        return lock
+    async def open_on_worker(cls, path, *, verify=True, on_loop=aio.ON_LOOP):
+        return await open_store(cls, path, verify=verify, on_loop=frozenset())
 
-    async def submit_locked(self, method, *args, **kwargs):
-        lock = lock_of(self)
-
-        def locked(*a, **k):
-            with lock:
-                return method(*a, **k)
-
-        return await submit(self, functools.update_wrapper(locked, method), *args, **kwargs)
-
-    def getattr_inline(self, name):
-        if name in INLINE_READS:
-            method = getattr(self.__dict__["_store"], name)
-            lock = lock_of(self)
-
-            async def direct(*args, **kwargs):
-                with lock:
-                    return method(*args, **kwargs)
-
-            return direct
-        return proxy(self, name)
-
-    aio.AsyncStore._submit = submit_locked  # noqa: SLF001
-    aio.AsyncStore.__getattr__ = getattr_inline
-
-
-def sync_store() -> None:
-    """Experiment: every AsyncStore call runs on the event loop thread itself (no storage thread).
-
-    The connection is opened with check_same_thread=False and only the loop uses it then, one
-    call at a time; each call still blocks the loop for as long as SQLite takes (commits in WAL
-    with synchronous=NORMAL do not fsync; a checkpoint does).
-    """
-    import storage.aio as aio
-
-    async def submit_here(self, method, *args, **kwargs):
-        return method(*args, **kwargs)
-
-    aio.AsyncStore._submit = submit_here  # noqa: SLF001
+    aio.AsyncStore.open = classmethod(open_on_worker)
 
 
 def apply_tweaks(argv: list[str]) -> None:
@@ -439,10 +387,8 @@ def apply_tweaks(argv: list[str]) -> None:
     --concurrency N    ApplicationBuilder.concurrent_updates(N)
     --limiter bucket   the limiter the bot used before bot/ratelimit.py: PTB's AIORateLimiter as a
                        bucket of one (1 message every 1/rate s, 1 every 3 s per group)
-    --inline-reads     AsyncStore's point reads (get_user, get_question_message, get_attempt,
-                       hint_used, get_card, ...) run on the event loop, on the same connection
-                       (under a lock), instead of a hop to the storage thread: what the hops cost
-    --sync-store       every AsyncStore call runs on the event loop thread, no storage thread
+    --worker-store     every AsyncStore call runs on the storage thread, none on the event loop
+                       (storage/aio.py's ON_LOOP off: what the hand-offs to the thread cost)
     Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
     bot.app.build_application itself runs unchanged.
     """
@@ -454,14 +400,11 @@ def apply_tweaks(argv: list[str]) -> None:
     parser.add_argument("--pool", type=int)
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--limiter", choices=("bucket",))
-    parser.add_argument("--inline-reads", action="store_true")
-    parser.add_argument("--sync-store", action="store_true")
+    parser.add_argument("--worker-store", action="store_true")
     args = parser.parse_args(argv)
     build = ApplicationBuilder.build
-    if args.inline_reads:
-        inline_reads()
-    if args.sync_store:
-        sync_store()
+    if args.worker_store:
+        worker_store()
     if args.limiter == "bucket":
         import bot.app as app_module
         from telegram.ext import AIORateLimiter
@@ -493,7 +436,7 @@ if __name__ == "__main__":
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--inline-reads] [--sync-store]"
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--worker-store]"
           "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

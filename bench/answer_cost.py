@@ -335,16 +335,14 @@ def main() -> int:
     parser.add_argument("--keep-profile", help="keep py-spy's raw collapsed stacks as PREFIX.bot and PREFIX.echo")
     parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size in both processes")
     parser.add_argument("--concurrency", type=int, help="experiment: ApplicationBuilder.concurrent_updates in both processes")
-    parser.add_argument("--inline-reads", action="store_true", help="experiment: the bot's point reads on the event "
-                        "loop (a second connection), not via the storage thread (see _harness.py)")
-    parser.add_argument("--sync-store", action="store_true", help="experiment: every storage call on the event loop "
-                        "thread, no storage thread (see _harness.py)")
+    parser.add_argument("--worker-store", action="store_true", help="experiment: every storage call on the storage "
+                        "thread, none on the event loop (the design before storage/aio.py's ON_LOOP; see _harness.py)")
     parser.add_argument("--echo-chars", type=int, help="experiment: the echo replies with the text repeated to this many "
                         "characters, as HTML with one inline button (the size and shape of the bot's verdicts)")
     args = parser.parse_args()
     args.tweaks = (["--pool", str(args.pool)] if args.pool else []) + (
         ["--concurrency", str(args.concurrency)] if args.concurrency else []) + (
-        ["--inline-reads"] if args.inline_reads else []) + (["--sync-store"] if args.sync_store else [])
+        ["--worker-store"] if args.worker_store else [])
     if args.per_user > 18:
         parser.error("--per-user must be < 19 (the flood guard mutes more than 20 updates in 10 s)")
     return asyncio.run(main_async(args))

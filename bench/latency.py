@@ -191,10 +191,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--limiter", choices=("bucket",), help="baseline: the leaky-bucket pace used before bot/ratelimit.py")
     parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size")
-    parser.add_argument("--sync-store", action="store_true", help="experiment: storage calls on the event loop thread")
+    parser.add_argument("--worker-store", action="store_true", help="experiment: every storage call on the storage thread")
     args = parser.parse_args()
     args.tweaks = ((["--limiter", args.limiter] if args.limiter else []) + (["--pool", str(args.pool)] if args.pool else [])
-                   + (["--sync-store"] if args.sync_store else []))
+                   + (["--worker-store"] if args.worker_store else []))
     return asyncio.run(main_async(args))
 
 

@@ -201,8 +201,8 @@ class _Reply:
 
     def span_text(self, first: int, last: int) -> tuple[int, int, str]:
         upto = self.content[last]
-        if self._spans is None or len(self._spans) <= upto:
-            self._spans = word_spans(self.text, self.words, max(upto, 2 * len(self._spans or ())))
+        if self._spans is None:  # one pass for every word: most replies that match anything match a few terms
+            self._spans = word_spans(self.text, self.words, len(self.words) - 1)
         start = self._spans[self.content[first]][0]
         end = self._spans[upto][1]
         return start, end, self.text[start:end]
@@ -237,6 +237,17 @@ class _QuestionIndex:
                 per_term.append(tuple(ids.setdefault(t, len(ids)) for t in variant.tokens))
             self.variant_ids.append(per_term)
         self.tokens = list(ids)
+        # per term: every alias word id, and the one-word aliases a joined pair can stand for;
+        # a term none of whose words is in the reply is missed without looking at its variants
+        self.term_ids = [frozenset(i for v in per_term for i in v) for per_term in self.variant_ids]
+        self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
+                              for term in question.key_terms]
+        # per term, per variant: (variant, its word ids, the set of them, the norm a joined pair may stand for)
+        self.term_variants = [
+            tuple((v, ids, frozenset(ids), v.tokens[0].norm if len(ids) == 1 else None)
+                  for v, ids in zip(term.variants, per_term))
+            for term, per_term in zip(question.key_terms, self.variant_ids)
+        ]
         self.by_norm: dict[str, list[int]] = {}
         self.by_stem: dict[str, list[int]] = {}
         self.exact_plural: dict[str, list[int]] = {}
@@ -290,14 +301,14 @@ def _index_of(question: Question) -> _QuestionIndex:
     return index
 
 
-def _match_term(reply: _Reply, term: KeyTerm, variant_ids, positions, joined) -> tuple[TermMatch | None, bool]:
+def _match_term(reply: _Reply, term: KeyTerm, variants, positions, present, joined) -> tuple[TermMatch | None, bool]:
     """Find the first un-negated occurrence of a term; report whether only negated ones exist."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
-    for variant, ids in zip(term.variants, variant_ids):
-        lists = [positions[i] for i in ids]
-        if not all(lists) and not (len(ids) == 1 and variant.tokens[0].norm in joined):
+    for variant, ids, idset, single in variants:
+        if not idset <= present and single not in joined:  # some word of it is not in the reply
             continue
+        lists = [positions[i] for i in ids]
         for first, last in reply.find(variant, lists, joined):
             if reply.negated(first, last):
                 saw_negated = True
@@ -330,9 +341,14 @@ def grade_reply(question: Question, reply: str) -> Grade:
     negated: list[str] = []
     got = total = 0.0
     required_missed = False
-    for term, variant_ids in zip(terms, index.variant_ids):
+    present = {i for i, found in enumerate(positions) if found}
+    for term, variants, term_ids, joinable in zip(terms, index.term_variants, index.term_ids, index.term_joinable):
         total += term.weight
-        match, was_negated = _match_term(prepared, term, variant_ids, positions, joined)
+        if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
+            missed.append(term.term)
+            required_missed |= term.required
+            continue
+        match, was_negated = _match_term(prepared, term, variants, positions, present, joined)
         if match:
             matched.append(match)
             got += term.weight

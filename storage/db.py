@@ -49,7 +49,7 @@ def open_db(path: str | Path, *, verify: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the bot's database.
 
     ``check_same_thread=False`` because the connection is created by one
-    thread and then owned by AsyncStore's single worker thread. WAL lets
+    thread and then used by AsyncStore from the loop and its worker thread. WAL lets
     readers (a backup, the bench, a debugging shell) run beside the writer;
     ``busy_timeout`` makes a second writer wait up to 5 s instead of failing;
     ``foreign_keys`` is off by default in SQLite and the cascades that make

@@ -42,7 +42,8 @@ PRUNE_EVERY = 1000
 class Store(UsersMixin, ChatsMixin, AnswersMixin, RemindersMixin, InterviewsMixin,
             DisputesMixin, PrivacyMixin):
     """The bot's database. One instance owns one connection; use it from one
-    thread at a time (AsyncStore gives it a dedicated thread)."""
+    thread at a time (AsyncStore shares it between the event loop and one
+    worker thread, never both at once)."""
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
@@ -53,6 +54,23 @@ class Store(UsersMixin, ChatsMixin, AnswersMixin, RemindersMixin, InterviewsMixi
     def open(cls, path: str | Path, *, verify: bool = True) -> "Store":
         """Open (create, check, migrate) the database file; see open_db."""
         return cls(open_db(path, verify=verify))
+
+    def prepare_for_event_loop(self) -> None:
+        """Settings for a connection AsyncStore also uses on the event loop: fail at once
+        (SQLITE_BUSY) instead of waiting for another process's lock, and no automatic
+        checkpoint inside a commit (it fsyncs); AsyncStore checkpoints on its worker."""
+        self.set_busy_timeout(0)
+        self.db.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def set_busy_timeout(self, milliseconds: int) -> None:
+        """How long a statement waits for another connection's lock before SQLITE_BUSY."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+
+    @guarded
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy committed WAL pages into the database file without waiting for readers
+        (PRAGMA wal_checkpoint(PASSIVE)): (busy, pages in the WAL, pages copied)."""
+        return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
 
     def close(self) -> None:
         """Let SQLite refresh its planner statistics, then close."""

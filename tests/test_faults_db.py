@@ -1,6 +1,7 @@
-"""The database is busy: another process holds SQLite's write lock for 2 s. The bot waits (its
-connection's busy_timeout is 5 s; every storage call runs on one worker thread, so the event
-loop keeps running) and then carries on: nothing is lost, nothing fails, nothing is sent twice.
+"""The database is busy: another process holds SQLite's write lock for 2 s. The bot waits (a
+call on the event loop gets SQLITE_BUSY at once and is repeated on the storage worker thread,
+whose busy_timeout is 5 s, so the event loop keeps running) and then carries on: nothing is
+lost, nothing fails, nothing is sent twice.
 """
 
 from __future__ import annotations
