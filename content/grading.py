@@ -12,6 +12,7 @@ the same letter, and phrases must keep their word order within a small window.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -75,7 +76,7 @@ class Grade:
 class _Reply:
     """A reply prepared once per grading: content words indexed by form, stem, first letter and length."""
 
-    __slots__ = ("text", "words", "clauses", "sentences", "content", "by_norm", "_spans")
+    __slots__ = ("text", "words", "clauses", "sentences", "content", "by_norm")
 
     def __init__(self, text: str):
         self.text = text
@@ -93,7 +94,6 @@ class _Reply:
             else:
                 hit.append(len(content))
             content.append(wi)
-        self._spans: list[tuple[int, int]] | None = None
 
     def match_tokens(self, index: "_QuestionIndex") -> list[list[int]]:
         """For every word of the question's aliases, the content positions where the reply has it.
@@ -199,23 +199,19 @@ class _Reply:
                     break
         return False
 
-    def span_text(self, first: int, last: int) -> tuple[int, int, str]:
-        upto = self.content[last]
-        if self._spans is None:  # one pass for every word: most replies that match anything match a few terms
-            self._spans = word_spans(self.text, self.words, len(self.words) - 1)
-        start = self._spans[self.content[first]][0]
-        end = self._spans[upto][1]
-        return start, end, self.text[start:end]
-
 
 _FRAGMENT_SPLIT = re.compile(r"[,;\n/|•·]+|\s-\s")
 
 
 def is_keyword_list(reply: str) -> bool:
     """A bare list of terms: three or more fragments of at most three words, no sentence among them."""
-    fragments = 0
-    for fragment in _FRAGMENT_SPLIT.split(reply):
-        fragment = fragment.strip(" .-*")
+    fragments = start = 0
+    # Fragment by fragment (finditer, not split): prose has a sentence first, and the rest of a
+    # long reply is then never looked at.
+    for separator in itertools.chain(_FRAGMENT_SPLIT.finditer(reply), (None,)):
+        end = separator.start() if separator else len(reply)
+        fragment = reply[start:end].strip(" .-*")
+        start = separator.end() if separator else end
         if not fragment:
             continue
         if len(fragment.split(maxsplit=3)) > 3:  # a sentence: stop at the first (most replies: at once)
@@ -301,8 +297,9 @@ def _index_of(question: Question) -> _QuestionIndex:
     return index
 
 
-def _match_term(reply: _Reply, term: KeyTerm, variants, positions, present, joined) -> tuple[TermMatch | None, bool]:
-    """Find the first un-negated occurrence of a term; report whether only negated ones exist."""
+def _match_term(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
+    """Find the first un-negated occurrence of a term, as (first, last content word, variant);
+    report whether only negated ones exist."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
     for variant, ids, idset, single in variants:
@@ -318,8 +315,7 @@ def _match_term(reply: _Reply, term: KeyTerm, variants, positions, present, join
             break
     if best is None:
         return None, saw_negated
-    start, end, text = reply.span_text(best[0], best[1])
-    return TermMatch(term.term, best[2].text, start, end, text), False
+    return best, False
 
 
 def grade_reply(question: Question, reply: str) -> Grade:
@@ -336,7 +332,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
     index = _index_of(question)
     positions = prepared.match_tokens(index)
     joined = prepared.joined_pairs(index.joinable)
-    matched: list[TermMatch] = []
+    found: list[tuple[KeyTerm, tuple[int, int, Variant]]] = []
     missed: list[str] = []
     negated: list[str] = []
     got = total = 0.0
@@ -348,9 +344,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
             missed.append(term.term)
             required_missed |= term.required
             continue
-        match, was_negated = _match_term(prepared, term, variants, positions, present, joined)
+        match, was_negated = _match_term(prepared, variants, positions, present, joined)
         if match:
-            matched.append(match)
+            found.append((term, match))
             got += term.weight
         else:
             missed.append(term.term)
@@ -375,6 +371,12 @@ def grade_reply(question: Question, reply: str) -> Grade:
             reason = "covers some of the key ideas"
     else:
         verdict = "incorrect"
-        reason = "the key ideas were negated" if negated and not matched else "few of the key ideas"
+        reason = "the key ideas were negated" if negated and not found else "few of the key ideas"
+    # Character offsets for the words up to the last match only, in one pass.
+    spans = word_spans(prepared.text, prepared.words, max((prepared.content[last] for _, (_, last, _) in found), default=-1))
+    matched = []
+    for term, (first, last, variant) in found:
+        start, end = spans[prepared.content[first]][0], spans[prepared.content[last]][1]
+        matched.append(TermMatch(term.term, variant.text, start, end, prepared.text[start:end]))
     matched.sort(key=lambda m: m.start)
     return Grade(question.id, score, verdict, tuple(matched), tuple(missed), tuple(negated), keyword_list, reason)

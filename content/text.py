@@ -37,6 +37,8 @@ NEGATORS = frozenset(
 # grader can stop a negation at a clause boundary ("no dropout; batch norm ..." ).
 # A full stop ends a sentence only before white space or the end ("0.5", "w.x" stay inside one).
 _TOKEN_RE = re.compile(r"[^\W_]+|\.(?=\s|$)|[;:!?,()\[\]\n]", re.UNICODE)
+# The same tokens in normalised (lower-case) ASCII text, where a word is [a-z0-9]+: a third faster.
+_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+|\.(?=\s|$)|[;:!?,()\[\]\n]")
 _ABBREVIATIONS = (("e.g.", "eg"), ("i.e.", "ie"), ("etc.", "etc"), ("vs.", "vs"))
 _SENTENCE_ENDS = frozenset(".;:!?\n")
 _CURLY = ("\u2019", "\u2018", "\u02bc")
@@ -139,7 +141,8 @@ def scan(text: str) -> tuple[list[str], list[int], list[int]]:
     clauses: list[int] = []
     sentences: list[int] = []
     clause = sentence = 0
-    for piece in _TOKEN_RE.findall(text):
+    ascii_lower = text.isascii() and text.islower()  # normalised text always is, unless it is not ASCII
+    for piece in (_ASCII_TOKEN_RE if ascii_lower else _TOKEN_RE).findall(text):
         if piece == "but" or not piece[0].isalnum():
             clause += 1
             if piece in _SENTENCE_ENDS:

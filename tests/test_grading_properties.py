@@ -35,3 +35,13 @@ def test_search_never_raises(query, limit):
     hits = find_questions(BANK, query, limit)
     assert len(hits) <= limit
     assert all(0 < h.score <= 100 for h in hits)
+
+
+@settings(max_examples=500, deadline=None)
+@given(reply=st.text(alphabet=st.characters(max_codepoint=127), max_size=400))
+def test_the_ascii_fast_path_of_scan_finds_the_same_words_as_the_unicode_one(reply):
+    from content.text import _TOKEN_RE, normalize, scan
+
+    text = normalize(reply)
+    words = [piece for piece in _TOKEN_RE.findall(text) if piece != "but" and piece[0].isalnum()]
+    assert scan(text)[0] == words
