@@ -13,7 +13,6 @@ Wire it in with `ApplicationBuilder().get_updates_request(TolerantUpdatesRequest
 
 from __future__ import annotations
 
-import json
 import logging
 
 from telegram import Update
@@ -40,24 +39,19 @@ def readable_updates(result: list) -> tuple[list, int]:
 
 class TolerantUpdatesRequest(HTTPXRequest):
     """PTB's HTTP client for getUpdates (one connection, as PTB's default), with unreadable
-    updates replaced before PTB parses the batch."""
+    updates replaced before PTB parses the batch. Use it for getUpdates only."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("connection_pool_size", 1)
         super().__init__(**kwargs)
 
-    async def do_request(self, url, method, request_data=None, *args, **kwargs) -> tuple[int, bytes]:
-        code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
-        if code != 200 or not url.endswith("/getUpdates"):
-            return code, payload
-        try:
-            body = json.loads(payload)
-        except ValueError:
-            return code, payload
-        result = body.get("result") if isinstance(body, dict) else None
-        if not body.get("ok") or not isinstance(result, list):
-            return code, payload
+    def parse_json_payload(self, payload: bytes) -> dict:
+        """PTB's JSON parsing (its documented hook), then the check: the body is parsed once."""
+        body = super().parse_json_payload(payload)
+        result = body.get("result") if isinstance(body, dict) and body.get("ok") else None
+        if not isinstance(result, list):  # an error, or not a getUpdates answer
+            return body
         clean, dropped = readable_updates(result)
         if not dropped and len(clean) == len(result):
-            return code, payload
-        return code, json.dumps({**body, "result": clean}).encode()
+            return body
+        return {**body, "result": clean}

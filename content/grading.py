@@ -133,7 +133,7 @@ class _Reply:
                 pairs.setdefault(key, []).append((ci, ci + 1))
         return pairs
 
-    def find(self, variant: Variant, lists: list[list[int]], joined: dict) -> list[tuple[int, int]]:
+    def find(self, variant: Variant, lists: list[list[int]], joined: dict, width: int) -> list[tuple[int, int]]:
         """Every (first, last) content-word span holding all of the variant's words close together.
 
         `lists` holds the reply positions of each of the variant's words. Word order is free
@@ -148,10 +148,6 @@ class _Reply:
             return spans
         if len(words) == 1:
             return spans + [(p, p) for p in lists[0]]
-        # An alias that carries its own negation ("doesn't overfit") must match word for word:
-        # with gaps, "doesn't reduce overfitting" would count as "doesn't overfit".
-        gap = 0 if any(w.norm in NEGATORS for w in words) else MAX_GAP
-        width = (len(words) - 1) * (gap + 1)
         hits = sorted((p, k) for k, ps in enumerate(lists) for p in ps)
         need = len(words)
         counts = [0] * need
@@ -238,9 +234,10 @@ class _QuestionIndex:
         self.term_ids = [frozenset(i for v in per_term for i in v) for per_term in self.variant_ids]
         self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
                               for term in question.key_terms]
-        # per term, per variant: (variant, its word ids, the set of them, the norm a joined pair may stand for)
+        # per term, per variant: (variant, its word ids, the set of them, the norm a joined pair
+        # may stand for, how many content words its words may span)
         self.term_variants = [
-            tuple((v, ids, frozenset(ids), v.tokens[0].norm if len(ids) == 1 else None)
+            tuple((v, ids, frozenset(ids), v.tokens[0].norm if len(ids) == 1 else None, _width(v))
                   for v, ids in zip(term.variants, per_term))
             for term, per_term in zip(question.key_terms, self.variant_ids)
         ]
@@ -297,16 +294,26 @@ def _index_of(question: Question) -> _QuestionIndex:
     return index
 
 
+def _width(variant: Variant) -> int:
+    """How far apart (in content words) the first and last word of a multi-word alias may be.
+
+    An alias that carries its own negation ("doesn't overfit") must match word for word: with
+    gaps, "doesn't reduce overfitting" would count as "doesn't overfit".
+    """
+    gap = 0 if any(w.norm in NEGATORS for w in variant.tokens) else MAX_GAP
+    return (len(variant.tokens) - 1) * (gap + 1)
+
+
 def _match_term(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
     """Find the first un-negated occurrence of a term, as (first, last content word, variant);
     report whether only negated ones exist."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
-    for variant, ids, idset, single in variants:
+    for variant, ids, idset, single, width in variants:
         if not idset <= present and single not in joined:  # some word of it is not in the reply
             continue
         lists = [positions[i] for i in ids]
-        for first, last in reply.find(variant, lists, joined):
+        for first, last in reply.find(variant, lists, joined, width):
             if reply.negated(first, last):
                 saw_negated = True
                 continue
