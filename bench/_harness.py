@@ -393,6 +393,7 @@ def apply_tweaks(argv: list[str]) -> None:
                        bucket of one (1 message every 1/rate s, 1 every 3 s per group)
     --worker-store     every AsyncStore call runs on the storage thread, none on the event loop
                        (storage/aio.py's ON_LOOP off: what the hand-offs to the thread cost)
+    --uvloop           uvloop's event loop instead of asyncio's (needs `uv run --with uvloop`)
     Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
     bot.app.build_application itself runs unchanged.
     """
@@ -405,7 +406,14 @@ def apply_tweaks(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--limiter", choices=("bucket",))
     parser.add_argument("--worker-store", action="store_true")
+    parser.add_argument("--uvloop", action="store_true")
     args = parser.parse_args(argv)
+    if args.uvloop:
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     build = ApplicationBuilder.build
     if args.worker_store:
         worker_store()
@@ -440,7 +448,7 @@ if __name__ == "__main__":
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--worker-store]"
+    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--worker-store] [--uvloop]"
           "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

@@ -337,12 +337,14 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, help="experiment: ApplicationBuilder.concurrent_updates in both processes")
     parser.add_argument("--worker-store", action="store_true", help="experiment: every storage call on the storage "
                         "thread, none on the event loop (the design before storage/aio.py's ON_LOOP; see _harness.py)")
+    parser.add_argument("--uvloop", action="store_true", help="experiment: uvloop's event loop in both processes "
+                        "(run with `uv run --with uvloop`)")
     parser.add_argument("--echo-chars", type=int, help="experiment: the echo replies with the text repeated to this many "
                         "characters, as HTML with one inline button (the size and shape of the bot's verdicts)")
     args = parser.parse_args()
     args.tweaks = (["--pool", str(args.pool)] if args.pool else []) + (
         ["--concurrency", str(args.concurrency)] if args.concurrency else []) + (
-        ["--worker-store"] if args.worker_store else [])
+        ["--worker-store"] if args.worker_store else []) + (["--uvloop"] if args.uvloop else [])
     if args.per_user > 18:
         parser.error("--per-user must be < 19 (the flood guard mutes more than 20 updates in 10 s)")
     return asyncio.run(main_async(args))

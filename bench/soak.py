@@ -13,6 +13,8 @@ steady trickle of new learners (each gets a daily question at once: TUTOR_DEFAUL
 
 Faults (fake server): 0.2% of sends answered 429 (retry after 1 s), 1% 500, 0.5% dropped
 connections, 1% of getUpdates answered 500, and a 10 s 429 storm (20% of sends) every 10 minutes.
+Every 2 minutes another connection (in this process) holds SQLite's write lock for `--lock-seconds`
+(1.5 s): the bot's calls on the event loop meet SQLITE_BUSY and wait on its storage thread.
 Every 429 makes PTB's rate limiter pause *all* sends for retry_after + 0.1 s, so a steady 2% of
 429s at 20 sends/s stalls the bot ~45% of the time: it then falls behind the offered load and its
 backlog (one pending task per update, unbounded in PTB) grows — memory grows with it. That is a
@@ -189,6 +191,19 @@ class Traffic:
             self.push(self.tg.message(user, f"spam {k}"))
 
 
+def hold_write_lock(db: Path, seconds: float) -> None:
+    """Another SQLite client writing: BEGIN IMMEDIATE held for `seconds` (runs on a thread)."""
+    import sqlite3
+
+    conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def fault_policy(rng: random.Random, storms: list[float], p429: float = 0.002, p500: float = 0.01, pdrop: float = 0.005):
     too_many = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}
     server_error = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -229,6 +244,8 @@ async def soak(args) -> dict:
         traffic.setup_groups()
         next_sample = time.monotonic()
         next_flood = time.monotonic() + 120
+        next_lock = time.monotonic() + 90
+        locks: list[asyncio.Future] = []
         interval = 1 / args.rate
         print(f"soak: {args.minutes} min, ~{args.rate} updates/s, bot pid {bot.pid}, log {bot.log_path}", flush=True)
         print(f"{'min':>5} {'RSS MiB':>8} {'fds':>4} {'thr':>4} {'CPU s':>7} {'updates':>8} {'sends':>7} {'queued':>6} {'DB MiB':>7}", flush=True)
@@ -248,8 +265,13 @@ async def soak(args) -> dict:
             if time.monotonic() >= next_flood:
                 traffic.flood()
                 next_flood += 120
+            if args.lock_seconds > 0 and time.monotonic() >= next_lock:
+                locks.append(asyncio.get_running_loop().run_in_executor(
+                    None, hold_write_lock, workdir / "tutor.db", args.lock_seconds))
+                next_lock += 120
             traffic.one()
             await asyncio.sleep(rng.expovariate(1 / interval))  # Poisson arrivals: load pacing, not synchronisation
+        await asyncio.gather(*locks)
         samples.append(proc_sample(bot.pid) | {"t": round(time.monotonic() - start, 1), "updates": traffic.updates,
                                                 "sends": tg.sends, "queued": len(tg.updates), "db_mib": db_mib(workdir)})
         log = bot.log()
@@ -290,6 +312,7 @@ async def soak(args) -> dict:
         "log_errors": sum(1 for line in log.splitlines() if " ERROR " in line),
         "log_tracebacks": log.count("Traceback"),
         "rate_limit_announcements": log.count("rate limiting the bot (429"),
+        "write_locks_held_by_another_connection": len(locks),
         "exit_code_after_sigterm": exit_code,
         "samples": samples,
     }
@@ -315,6 +338,8 @@ def main() -> int:
     parser.add_argument("--p429", type=float, default=0.002, help="share of sends answered 429 outside storms")
     parser.add_argument("--p500", type=float, default=0.01, help="share of sends and polls answered 500")
     parser.add_argument("--pdrop", type=float, default=0.005, help="share of sends whose connection is dropped")
+    parser.add_argument("--lock-seconds", type=float, default=1.5,
+                        help="every 2 minutes another connection holds the database's write lock this long (0: never)")
     parser.add_argument("--no-long-junk", action="store_true",
                         help="leave out the junk answers of one 1-5,000-letter word (they fill the grader's word caches)")
     args = parser.parse_args()
