@@ -168,8 +168,7 @@ HOT = {  # inclusive: a sample counts if the function is anywhere on its stack
     "is_socket_readable": "  of which: poll() on idle keep-alive sockets",
     "grade_reply": "grade_reply (the grader)",
     "de_json": "de_json (parsing updates and API results)",
-    "_submit": "AsyncStore._submit + run_in_executor (main-thread side of a storage call)",
-    "run_in_executor": "AsyncStore._submit + run_in_executor (main-thread side of a storage call)",
+    "_submit": "AsyncStore._submit (a storage call from the loop, SQL run there included)",
     "build_request": "httpx build_request (encoding a request)",
 }
 
