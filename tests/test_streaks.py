@@ -280,7 +280,7 @@ def test_day_steps_do_reach_freezes():
     """The day-sized strategy is not vacuous: some examples earn and spend freezes."""
     seen = {"earned": False, "spent": False}
 
-    @settings(max_examples=300, deadline=None, database=None)
+    @settings(max_examples=500, deadline=None, database=None, derandomize=True)  # a fixed seed: never flaky
     @given(start=starts, steps=day_steps)
     def probe(start, steps):
         running = EMPTY
