@@ -344,14 +344,13 @@ def grade_reply(question: Question, reply: str) -> Grade:
     negated: list[str] = []
     got = total = 0.0
     required_missed = False
-    present = {i for i, found in enumerate(positions) if found}
+    present = {i for i, hits in enumerate(positions) if hits}  # alias words the reply has
     for term, variants, term_ids, joinable in zip(terms, index.term_variants, index.term_ids, index.term_joinable):
         total += term.weight
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
-            missed.append(term.term)
-            required_missed |= term.required
-            continue
-        match, was_negated = _match_term(prepared, variants, positions, present, joined)
+            match, was_negated = None, False  # not one of its words is in the reply
+        else:
+            match, was_negated = _match_term(prepared, variants, positions, present, joined)
         if match:
             found.append((term, match))
             got += term.weight
