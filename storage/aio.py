@@ -80,7 +80,7 @@ class AsyncStore:
         self._worker_idle = asyncio.Event()
         self._worker_idle.set()
         self._since_checkpoint = 0
-        self.loop_calls = 0  # how the calls went (bench/answer_cost.py and tests read these)
+        self.loop_calls = 0  # how the calls went (the tests read these)
         self.worker_calls = 0
         self.busy_fallbacks = 0
 
