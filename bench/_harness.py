@@ -384,10 +384,11 @@ def worker_store() -> None:
     aio.AsyncStore.open = classmethod(open_on_worker)
 
 
-def apply_tweaks(argv: list[str]) -> None:
+def apply_tweaks(argv: list[str], kind: str) -> None:
     """Experiments without touching bot/: override PTB settings the code under test chose.
 
-    --pool N           ApplicationBuilder.connection_pool_size(N) (PTB's default is 256)
+    --pool N           ApplicationBuilder.connection_pool_size(N) (PTB's default is 256; the bot:
+                       bot.app.CONNECTIONS, the pool of its own request object)
     --concurrency N    ApplicationBuilder.concurrent_updates(N)
     --limiter bucket   the limiter the bot used before bot/ratelimit.py: PTB's AIORateLimiter as a
                        bucket of one (1 message every 1/rate s, 1 every 3 s per group)
@@ -415,6 +416,10 @@ def apply_tweaks(argv: list[str]) -> None:
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     build = ApplicationBuilder.build
+    if args.pool and kind == "bot":
+        import bot.app as app_module
+
+        app_module.CONNECTIONS = args.pool
     if args.worker_store:
         worker_store()
     if args.limiter == "bucket":
@@ -430,7 +435,7 @@ def apply_tweaks(argv: list[str]) -> None:
         app_module.rate_limiter = bucket_rate_limiter
 
     def patched(self):
-        if args.pool:
+        if args.pool and kind == "echo":
             self.connection_pool_size(args.pool).pool_timeout(30)
         if args.concurrency:
             self.concurrent_updates(args.concurrency)
@@ -441,10 +446,10 @@ def apply_tweaks(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["echo"]:
-        apply_tweaks(sys.argv[2:])
+        apply_tweaks(sys.argv[2:], "echo")
         raise SystemExit(echo_main())
     if sys.argv[1:2] == ["bot"]:
-        apply_tweaks(sys.argv[2:])
+        apply_tweaks(sys.argv[2:], "bot")
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))

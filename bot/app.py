@@ -33,6 +33,7 @@ from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
 from .group_verdicts import GroupVerdicts
+from .http import JSONRequest
 from .ordering import PerLearnerUpdateProcessor
 from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
@@ -40,6 +41,9 @@ from .services import Clock, Services, services, system_clock
 from .updates import TolerantUpdatesRequest
 
 log = logging.getLogger(__name__)
+
+# HTTP connections for sending (getUpdates has its own one): 16, one per update in flight.
+CONNECTIONS = 16
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
@@ -169,7 +173,9 @@ def build_application(
         builder = builder.request(request)
     else:
         # An update PTB cannot parse must not make the bot deaf (bot/updates.py).
-        builder = builder.connection_pool_size(16).pool_timeout(5.0).get_updates_request(TolerantUpdatesRequest())
+        builder = builder.request(JSONRequest(connection_pool_size=CONNECTIONS, pool_timeout=5.0)).get_updates_request(
+            TolerantUpdatesRequest()
+        )
     limiter = rate_limiter(config)
     if limiter is not None:
         builder = builder.rate_limiter(limiter)

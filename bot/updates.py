@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.request import HTTPXRequest
+
+from .http import JSONRequest
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def readable_updates(result: list) -> tuple[list, int]:
     return clean, dropped
 
 
-class TolerantUpdatesRequest(HTTPXRequest):
+class TolerantUpdatesRequest(JSONRequest):
     """PTB's HTTP client for getUpdates (one connection, as PTB's default), with unreadable
     updates replaced before PTB parses the batch. Use it for getUpdates only."""
 

@@ -94,6 +94,7 @@ class FakeTelegram:
         self.handed_out: dict[int, float] = {}  # update id -> when getUpdates returned it
         self.delivered_at: dict[int, float] = {}
         self.in_flight: Counter = Counter()  # method -> requests being handled right now
+        self.body_types: Counter = Counter()  # (method, Content-Type of the request body) -> calls
 
     # ---------------------------------------------------------------- server lifecycle
     async def start(self) -> "FakeTelegram":
@@ -290,6 +291,7 @@ class FakeTelegram:
     async def _handle_counted(self, method: str, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        self.body_types[method, request.content_type] += 1
         if request.content_type == "application/json":
             params = await request.json()
         else:

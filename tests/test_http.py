@@ -1,0 +1,119 @@
+"""bot/http.py: every Bot API call leaves as a JSON body, with PTB's timeouts and errors.
+
+The unit tests run PTB's real request pipeline over httpx.MockTransport and read the request
+httpx actually built; the last test checks the running bot against the fake Bot API server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import httpx
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import NetworkError, TimedOut
+
+from bot.http import JSONRequest
+from tests.learners import right_answer_for, start
+
+TOKEN = "123:json"
+
+
+def message_result(params: dict) -> dict:
+    return {"message_id": 7, "date": 0, "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "text": params.get("text", "")}
+
+
+class Recorder:
+    """Answers like Telegram and keeps each httpx.Request it was sent."""
+
+    def __init__(self, fail: Exception | None = None):
+        self.requests: list[httpx.Request] = []
+        self.fail = fail
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.fail is not None:
+            raise self.fail
+        method = request.url.path.rsplit("/", 1)[1]
+        if method == "getMe":
+            return httpx.Response(200, json={"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "T"}})
+        if request.headers["content-type"] == "application/json":
+            params = json.loads(request.content)
+        else:
+            params = {"chat_id": 1}  # multipart: the test reads the raw body itself
+        return httpx.Response(200, json={"ok": True, "result": message_result(params)})
+
+
+async def bot_with(recorder: Recorder, **request_kwargs) -> Bot:
+    request = JSONRequest(httpx_kwargs={"transport": httpx.MockTransport(recorder)}, **request_kwargs)
+    bot = Bot(TOKEN, request=request, get_updates_request=JSONRequest())
+    await request.initialize()
+    return bot
+
+
+async def test_a_call_is_one_json_body_with_unicode_markup_and_nested_objects_intact():
+    recorder = Recorder()
+    bot = await bot_with(recorder)
+    text = "<b>✅ Correct</b> — «dropout» & 🧠 " + "x" * 4000
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("🙋 I think I was right", callback_data="d:42")]])
+    sent = await bot.send_message(99, text, parse_mode="HTML", reply_markup=markup)
+    assert sent.message_id == 7 and sent.text == text  # PTB parsed Telegram's answer as usual
+    request = recorder.requests[-1]
+    assert request.method == "POST" and request.url.path == f"/bot{TOKEN}/sendMessage"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"].startswith("python-telegram-bot")
+    body = json.loads(request.content)
+    assert body["chat_id"] == 99 and body["text"] == text and body["parse_mode"] == "HTML"
+    assert body["reply_markup"] == markup.to_dict()
+    assert "✅".encode() in request.content  # UTF-8, not \u escapes: fewer bytes on the wire
+
+
+async def test_timeouts_default_to_the_clients_and_explicit_ones_win():
+    recorder = Recorder()
+    bot = await bot_with(recorder, read_timeout=7.0, write_timeout=8.0, connect_timeout=9.0, pool_timeout=3.0)
+    await bot.send_message(1, "hi")
+    assert recorder.requests[-1].extensions["timeout"] == {"connect": 9.0, "read": 7.0, "write": 8.0, "pool": 3.0}
+    await bot.send_message(1, "hi", read_timeout=1.5, write_timeout=None, connect_timeout=2.5, pool_timeout=0.5)
+    assert recorder.requests[-1].extensions["timeout"] == {"connect": 2.5, "read": 1.5, "write": None, "pool": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised", "says"),
+    [
+        (httpx.ReadTimeout("slow"), TimedOut, "Timed out"),
+        (httpx.PoolTimeout("full"), TimedOut, "Pool timeout"),
+        (httpx.ConnectError("refused"), NetworkError, "httpx.ConnectError: refused"),
+        (httpx.RemoteProtocolError("dropped"), NetworkError, "httpx.RemoteProtocolError: dropped"),
+    ],
+)
+async def test_httpx_failures_become_ptbs_errors(failure, raised, says):
+    """bot/sending.py retries NetworkError and TimedOut: the mapping must be PTB's own."""
+    bot = await bot_with(Recorder(fail=failure))
+    with pytest.raises(raised) as caught:
+        await bot.send_message(1, "hi")
+    assert says in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+async def test_uploads_still_go_as_multipart_through_ptbs_own_code():
+    recorder = Recorder()
+    bot = await bot_with(recorder)
+    await bot.send_document(5, io.BytesIO(b"col1,col2\n"), filename="history.csv")
+    request = recorder.requests[-1]
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert b"history.csv" in request.content and b"col1,col2" in request.content
+
+
+async def test_the_running_bot_speaks_json_to_the_bot_api(tg, run_bot):
+    await run_bot()
+    await start(tg, 5150)
+    tg.message(5150, "/quiz")
+    question = await tg.next_to(5150, 1)
+    tg.message(5150, right_answer_for(question.text))
+    verdict = await tg.next_to(5150, 2)
+    assert "Correct" in verdict.text
+    methods = {method for method, _ in tg.body_types}
+    assert {"getUpdates", "sendMessage", "setMyCommands"} <= methods
+    assert {ctype for _, ctype in tg.body_types} == {"application/json"}, tg.body_types
