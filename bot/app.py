@@ -38,7 +38,7 @@ from .ordering import PerLearnerUpdateProcessor
 from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
 from .services import Clock, Services, services, system_clock
-from .updates import TolerantUpdatesRequest
+from .updates import TolerantUpdatesRequest, TutorBot
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +155,20 @@ def build_application(
     request=None,
 ) -> Application:
     """The application with every handler registered; `request` replaces PTB's HTTP layer (tests)."""
+    # The bot object is built here, not by the builder, for its getUpdates (bot/updates.py).
+    urls = {"base_url": config.base_url, "base_file_url": config.base_url.replace("/bot", "/file/bot")} if config.base_url else {}
+    bot = TutorBot(
+        config.token,
+        request=request or JSONRequest(connection_pool_size=CONNECTIONS, pool_timeout=5.0),
+        get_updates_request=TolerantUpdatesRequest(),
+        defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        rate_limiter=rate_limiter(config),
+        **urls,
+    )
     builder = (
         ApplicationBuilder()
         .application_class(TutorApplication)
-        .token(config.token)
-        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .bot(bot)
         # 16 updates in flight is plenty at Telegram's rates; more only grows httpcore's
         # connection-pool bookkeeping (bench/answer_cost.py, docs/BENCHMARKS.md). One learner's
         # updates run one at a time, in order (bot/ordering.py).
@@ -167,18 +176,6 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if config.base_url:
-        builder = builder.base_url(config.base_url).base_file_url(config.base_url.replace("/bot", "/file/bot"))
-    if request is not None:
-        builder = builder.request(request)
-    else:
-        # An update PTB cannot parse must not make the bot deaf (bot/updates.py).
-        builder = builder.request(JSONRequest(connection_pool_size=CONNECTIONS, pool_timeout=5.0)).get_updates_request(
-            TolerantUpdatesRequest()
-        )
-    limiter = rate_limiter(config)
-    if limiter is not None:
-        builder = builder.rate_limiter(limiter)
     application = builder.build()
     application.bot_data["services"] = Services(
         bank=bank or load_bank(), store=store, config=config, clock=clock, rng=rng or random.Random(), flood=FloodGuard(),

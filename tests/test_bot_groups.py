@@ -42,7 +42,7 @@ async def test_members_answer_daily_question_each_graded_once_and_top(tg, run_bo
     clock.advance(hours=1, seconds=1)  # 09:00:01 UTC: the group's push time has come
     question = await tg.next_to(GROUP, 1)
     assert "Question of the day" in question.text
-    assert '"force_reply": true' in question.params["reply_markup"].replace(" ", " ")
+    assert question.reply_markup["force_reply"] is True
     tg.reply(ALICE, question, right_answer_for(question.text), first_name="Alice")
     alice = await tg.next_to(GROUP, 2)
     assert "Alice" in alice.text and "Correct" in alice.text
