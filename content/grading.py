@@ -95,14 +95,15 @@ class _Reply:
                 hit.append(len(content))
             content.append(wi)
 
-    def match_tokens(self, index: "_QuestionIndex") -> list[list[int]]:
-        """For every word of the question's aliases, the content positions where the reply has it.
+    def match_tokens(self, index: "_QuestionIndex") -> dict[int, list[int]]:
+        """For each alias word of the question the reply has, the content positions where it has it.
 
         Works from the reply's side: each distinct reply word is looked up once (exact form,
         stem, plural of an acronym, then typos against alias words of similar length sharing
         its first letter), so the cost follows the reply's vocabulary, not the alias count.
+        Alias words the reply does not have get no entry (a question has hundreds of them).
         """
-        found: list[list[int]] = [[] for _ in index.tokens]
+        found: dict[int, list[int]] = {}
         cache = index.word_ids
         for w, cis in self.by_norm.items():
             ids = cache.get(w)
@@ -113,10 +114,8 @@ class _Reply:
                         cache.clear()
                     cache[w] = ids
             for i in ids:
-                found[i].extend(cis)
-        for positions in found:
-            if len(positions) > 1:
-                positions.sort()
+                hit = found.get(i)  # the reply's own (sorted) list, copied only when merged
+                found[i] = cis if hit is None else sorted(hit + cis)
         return found
 
     def joined_pairs(self, joinable: frozenset[str]) -> dict[str, list[tuple[int, int]]]:
@@ -304,6 +303,9 @@ def _width(variant: Variant) -> int:
     return (len(variant.tokens) - 1) * (gap + 1)
 
 
+_NONE: list[int] = []  # read only: an alias word the reply lacks
+
+
 def _match_term(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
     """Find the first un-negated occurrence of a term, as (first, last content word, variant);
     report whether only negated ones exist."""
@@ -312,7 +314,7 @@ def _match_term(reply: _Reply, variants, positions, present, joined) -> tuple[tu
     for variant, ids, idset, single, width in variants:
         if not idset <= present and single not in joined:  # some word of it is not in the reply
             continue
-        lists = [positions[i] for i in ids]
+        lists = [positions.get(i, _NONE) for i in ids]
         for first, last in reply.find(variant, lists, joined, width):
             if reply.negated(first, last):
                 saw_negated = True
@@ -344,7 +346,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
     negated: list[str] = []
     got = total = 0.0
     required_missed = False
-    present = {i for i, hits in enumerate(positions) if hits}  # alias words the reply has
+    present = set(positions)  # alias words the reply has
     for term, variants, term_ids, joinable in zip(terms, index.term_variants, index.term_ids, index.term_joinable):
         total += term.weight
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
