@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("base", help="the commit to compare against (e.g. the last stop's)")
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then flags for answer_cost.py")
-    args = parser.parse_args(argv)
-    flags = [f for f in args.flags if f != "--"]
+    argv = sys.argv[1:] if argv is None else argv
+    flags = argv[argv.index("--") + 1:] if "--" in argv else []  # everything after -- is answer_cost.py's
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     with tempfile.TemporaryDirectory(prefix="tutor-compare-") as tmp:
         base = Path(tmp) / "base"
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(base), args.base], cwd=ROOT, check=True)

@@ -114,7 +114,7 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     body = texts.verdict_private(question, grade, streak) + freeze_note
     if len(text) > MAX_GRADED_CHARS:
         body = texts.TOO_LONG_NOTE + "\n" + body
-    await reply_html(message, body, reply_markup=InlineKeyboardMarkup([[dispute]]))
+    await reply_html(message, body, reply_markup=InlineKeyboardMarkup([[dispute]]), unread=True)
     if source == "review":
         await review.send_next_review(context, message.chat_id, user.id)
 

@@ -38,7 +38,8 @@ from .ordering import PerLearnerUpdateProcessor
 from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
 from .services import Clock, Services, services, system_clock
-from .updates import TolerantUpdatesRequest, TutorBot
+from .tutor_bot import TutorBot
+from .updates import TolerantUpdatesRequest
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,8 @@ def build_application(
     request=None,
 ) -> Application:
     """The application with every handler registered; `request` replaces PTB's HTTP layer (tests)."""
-    # The bot object is built here, not by the builder, for its getUpdates (bot/updates.py).
+    # The bot object is built here, not by the builder: it is PTB's ExtBot with a tolerant
+    # getUpdates and sends whose answer is not parsed (bot/tutor_bot.py).
     urls = {"base_url": config.base_url, "base_file_url": config.base_url.replace("/bot", "/file/bot")} if config.base_url else {}
     bot = TutorBot(
         config.token,

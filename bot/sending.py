@@ -116,14 +116,21 @@ async def with_retries(call, *, what: str):
     raise AssertionError("unreachable")
 
 
-async def send_html(bot, chat_id: int, text: str, **kwargs) -> Message:
+async def send_html(bot, chat_id: int, text: str, *, unread: bool = False, **kwargs) -> Message | None:
+    """Send HTML (plain text if it does not fit), with retries. `unread=True` for a message whose
+    `Message` nobody uses (a verdict): Telegram's answer is then not parsed, and None is returned
+    (bot/tutor_bot.py)."""
     text, mode = fit_html(text)
+    if unread:
+        return await with_retries(
+            lambda: bot.send_message_unread(chat_id, text, parse_mode=mode, **kwargs), what=f"sendMessage to {chat_id}"
+        )
     return await with_retries(
         lambda: bot.send_message(chat_id, text, parse_mode=mode, **kwargs), what=f"sendMessage to {chat_id}"
     )
 
 
-async def reply_html(message: Message, text: str, **kwargs) -> Message:
+async def reply_html(message: Message, text: str, **kwargs) -> Message | None:
     """Reply to `message`; if that message is gone by now, send without the reference."""
     where = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
     return await send_html(message.get_bot(), message.chat_id, text, reply_parameters=where, **kwargs)

@@ -9,7 +9,7 @@ Three small pieces fix that, and cost nothing while every update is readable:
 
 * `TolerantUpdatesRequest`, the HTTP client for getUpdates, keeps the last batch it received,
   as Telegram sent it.
-* `TutorBot.get_updates` lets PTB parse the batch as usual. Only if that fails does it parse the
+* `TutorBot.get_updates` (bot/tutor_bot.py) lets PTB parse the batch as usual. Only if that fails does it parse the
   kept batch update by update, replacing each unreadable one by an empty Update with its id
   (the handlers ignore it) and logging one line that names the id and the error, never the
   contents. The offset moves on; the bot keeps working.
@@ -24,8 +24,6 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
-from telegram.ext import ExtBot
 
 from .http import JSONRequest
 
@@ -67,29 +65,6 @@ def readable_updates(batch: list, bot) -> tuple[list[Update], int]:
             update.set_bot(bot)
         updates.append(update)
     return updates, dropped
-
-
-class TutorBot(ExtBot):
-    """PTB's ExtBot with a getUpdates that an unreadable update cannot stop (see the module)."""
-
-    def __init__(self, *args, get_updates_request: TolerantUpdatesRequest, **kwargs):
-        super().__init__(*args, get_updates_request=get_updates_request, **kwargs)
-        self._batches = get_updates_request
-
-    async def get_updates(self, *args, **kwargs) -> tuple[Update, ...]:
-        self._batches.last_batch = None
-        try:
-            return await super().get_updates(*args, **kwargs)
-        except TelegramError:  # network, 409 Conflict, 401...: the Updater's own handling
-            raise
-        except Exception:  # PTB could not parse the batch it just received
-            batch = self._batches.last_batch
-            if batch is None:
-                raise
-        updates, _ = readable_updates(batch, self)
-        for update in updates:
-            self.insert_callback_data(update)  # what ExtBot.get_updates does after parsing
-        return tuple(updates)
 
 
 class RawBatchFilter(logging.Filter):

@@ -117,3 +117,53 @@ async def test_the_running_bot_speaks_json_to_the_bot_api(tg, run_bot):
     methods = {method for method, _ in tg.body_types}
     assert {"getUpdates", "sendMessage", "setMyCommands"} <= methods
     assert {ctype for _, ctype in tg.body_types} == {"application/json"}, tg.body_types
+
+
+# ------------------------------------------------------------------ bot/tutor_bot.py: unread sends
+async def tutor_bot_with(recorder: Recorder):
+    from telegram import LinkPreviewOptions
+    from telegram.ext import Defaults
+
+    from bot.tutor_bot import TutorBot
+    from bot.updates import TolerantUpdatesRequest
+
+    request = JSONRequest(httpx_kwargs={"transport": httpx.MockTransport(recorder)})
+    bot = TutorBot(TOKEN, request=request, get_updates_request=TolerantUpdatesRequest(),
+                   defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+    await request.initialize()
+    return bot
+
+
+async def test_an_unread_send_is_the_same_request_as_send_message():
+    """Verdicts skip parsing Telegram's answer; what goes to Telegram must not change."""
+    from telegram import ReplyParameters
+
+    recorder = Recorder()
+    bot = await tutor_bot_with(recorder)
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("🙋 I think I was right", callback_data="d:42")]])
+    kwargs = {"parse_mode": "HTML", "reply_markup": markup,
+              "reply_parameters": ReplyParameters(message_id=41, allow_sending_without_reply=True)}
+    sent = await bot.send_message(99, "<b>✅ Correct</b>", **kwargs)
+    assert await bot.send_message_unread(99, "<b>✅ Correct</b>", **kwargs) is None
+    read, unread = (json.loads(r.content) for r in recorder.requests[-2:])
+    assert unread == read
+    assert read["link_preview_options"] == {"is_disabled": True}  # the bot's Defaults, both ways
+    assert sent.message_id == 7
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "raised"),
+    [
+        (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, "Forbidden"),
+        (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3",
+               "parameters": {"retry_after": 3}}, "RetryAfter"),
+        (400, {"ok": False, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat",
+               "parameters": {"migrate_to_chat_id": -1001}}, "ChatMigrated"),
+    ],
+)
+async def test_an_unread_send_raises_telegrams_errors_like_send_message(status, answer, raised):
+    """bot/sending.py's retries and the blocked/migrated handling depend on these exceptions."""
+    bot = await tutor_bot_with(lambda request: httpx.Response(status, json=answer))
+    with pytest.raises(Exception) as caught:
+        await bot.send_message_unread(1, "hi")
+    assert type(caught.value).__name__ == raised
