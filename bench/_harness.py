@@ -321,16 +321,19 @@ def workdir(prefix: str) -> tempfile.TemporaryDirectory:
 def echo_main() -> int:
     """The baseline: python-telegram-bot with one MessageHandler that replies with the text.
 
-    Same framework settings as the bot (bot/app.py: 16 concurrent updates, a pool of 16 HTTP
-    connections, polling, link previews off) and the same rate limiter configuration
-    (bot.app.rate_limiter, from TUTOR_MAX_MESSAGES_PER_SECOND). PTB's own processor runs the 16
-    updates, not the bot's per-learner one: that is part of what the bot costs.
+    Same framework settings as the bot (bot/app.py: 16 concurrent updates, its HTTP layer —
+    bot/http.py's JSON bodies on a pool of `bot.http.CONNECTIONS` connections —, polling, link
+    previews off) and the same rate limiter configuration (bot.app.rate_limiter, from
+    TUTOR_MAX_MESSAGES_PER_SECOND). PTB's own processor runs the 16 updates, not the bot's
+    per-learner one, and PTB's own getUpdates and send_message: what the bot does differently
+    there (bot/ordering.py, bot/tutor_bot.py) is part of what it costs, or saves.
     """
     import logging
 
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
     from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
 
+    from bot import http
     from bot.config import load_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -357,8 +360,8 @@ def echo_main() -> int:
         .base_url(config.base_url)
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(16)
-        .connection_pool_size(16)
-        .pool_timeout(5.0)
+        .request(http.JSONRequest(connection_pool_size=http.CONNECTIONS, pool_timeout=5.0))
+        .get_updates_request(http.JSONRequest(connection_pool_size=1))
     )
     if config.max_messages_per_second > 0:
         from bot.app import rate_limiter  # the bot's own limiter settings (imported only when used)
@@ -384,11 +387,11 @@ def worker_store() -> None:
     aio.AsyncStore.open = classmethod(open_on_worker)
 
 
-def apply_tweaks(argv: list[str], kind: str) -> None:
+def apply_tweaks(argv: list[str]) -> None:
     """Experiments without touching bot/: override PTB settings the code under test chose.
 
-    --pool N           ApplicationBuilder.connection_pool_size(N) (PTB's default is 256; the bot:
-                       bot.app.CONNECTIONS, the pool of its own request object)
+    --pool N           bot.http.CONNECTIONS: the HTTP connection pool of the bot, and of the echo
+                       (which uses the bot's request class and pool)
     --concurrency N    ApplicationBuilder.concurrent_updates(N)
     --limiter bucket   the limiter the bot used before bot/ratelimit.py: PTB's AIORateLimiter as a
                        bucket of one (1 message every 1/rate s, 1 every 3 s per group)
@@ -416,10 +419,10 @@ def apply_tweaks(argv: list[str], kind: str) -> None:
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     build = ApplicationBuilder.build
-    if args.pool and kind == "bot":
-        import bot.app as app_module
+    if args.pool:  # the bot's pool, and so the echo's (echo_main reads it)
+        import bot.http
 
-        app_module.CONNECTIONS = args.pool
+        bot.http.CONNECTIONS = args.pool
     if args.worker_store:
         worker_store()
     if args.limiter == "bucket":
@@ -435,8 +438,6 @@ def apply_tweaks(argv: list[str], kind: str) -> None:
         app_module.rate_limiter = bucket_rate_limiter
 
     def patched(self):
-        if args.pool and kind == "echo":
-            self.connection_pool_size(args.pool).pool_timeout(30)
         if args.concurrency:
             self.concurrent_updates(args.concurrency)
         return build(self)
@@ -446,10 +447,10 @@ def apply_tweaks(argv: list[str], kind: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["echo"]:
-        apply_tweaks(sys.argv[2:], "echo")
+        apply_tweaks(sys.argv[2:])
         raise SystemExit(echo_main())
     if sys.argv[1:2] == ["bot"]:
-        apply_tweaks(sys.argv[2:], "bot")
+        apply_tweaks(sys.argv[2:])
         from bot.cli import main as bot_main
 
         raise SystemExit(bot_main(["run"]))

@@ -28,12 +28,11 @@ from telegram.ext import (
 
 from content import Bank, ContentError, load_bank
 
-from . import answers, daily, interview, lookup, memory, onboarding, progress, quiz, reminders, review, settings, texts
+from . import answers, daily, http, interview, lookup, memory, onboarding, progress, quiz, reminders, review, settings, texts
 from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
 from .group_verdicts import GroupVerdicts
-from .http import JSONRequest
 from .ordering import PerLearnerUpdateProcessor
 from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
@@ -42,9 +41,6 @@ from .tutor_bot import TutorBot
 from .updates import TolerantUpdatesRequest
 
 log = logging.getLogger(__name__)
-
-# HTTP connections for sending (getUpdates has its own one): 16, one per update in flight.
-CONNECTIONS = 16
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
@@ -161,7 +157,7 @@ def build_application(
     urls = {"base_url": config.base_url, "base_file_url": config.base_url.replace("/bot", "/file/bot")} if config.base_url else {}
     bot = TutorBot(
         config.token,
-        request=request or JSONRequest(connection_pool_size=CONNECTIONS, pool_timeout=5.0),
+        request=request or http.JSONRequest(connection_pool_size=http.CONNECTIONS, pool_timeout=5.0),
         get_updates_request=TolerantUpdatesRequest(),
         defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
         rate_limiter=rate_limiter(config),

@@ -24,6 +24,10 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 # PTB's "use the default" marker; its class is not public API, its instance is.
 DefaultValue = type(BaseRequest.DEFAULT_NONE)
 
+# HTTP connections for sending (getUpdates has its own one): one per update in flight
+# (bot/app.py runs 16). At Telegram's 30 messages/s and 0.1-0.3 s a request, 3-9 are busy.
+CONNECTIONS = 16
+
 JSON_HEADERS = {"User-Agent": HTTPXRequest.USER_AGENT, "Content-Type": "application/json"}
 
 
