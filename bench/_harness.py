@@ -398,6 +398,7 @@ def apply_tweaks(argv: list[str]) -> None:
     --worker-store     every AsyncStore call runs on the storage thread, none on the event loop
                        (storage/aio.py's ON_LOOP off: what the hand-offs to the thread cost)
     --uvloop           uvloop's event loop instead of asyncio's (needs `uv run --with uvloop`)
+    --gc-threshold N   gc.set_threshold(N) (Python's default: 700 allocations per young collection)
     Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
     bot.app.build_application itself runs unchanged.
     """
@@ -411,7 +412,12 @@ def apply_tweaks(argv: list[str]) -> None:
     parser.add_argument("--limiter", choices=("bucket",))
     parser.add_argument("--worker-store", action="store_true")
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--gc-threshold", type=int)
     args = parser.parse_args(argv)
+    if args.gc_threshold:
+        import gc
+
+        gc.set_threshold(args.gc_threshold)
     if args.uvloop:
         import asyncio
 

@@ -332,18 +332,20 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="repeat bot + echo this many times (noisy machines)")
     parser.add_argument("--profile", action="store_true", help="py-spy both processes during their measured phases")
     parser.add_argument("--keep-profile", help="keep py-spy's raw collapsed stacks as PREFIX.bot and PREFIX.echo")
-    parser.add_argument("--pool", type=int, help="experiment: ApplicationBuilder.connection_pool_size in both processes")
+    parser.add_argument("--pool", type=int, help="experiment: the HTTP connection pool (bot.http.CONNECTIONS) in both processes")
     parser.add_argument("--concurrency", type=int, help="experiment: ApplicationBuilder.concurrent_updates in both processes")
     parser.add_argument("--worker-store", action="store_true", help="experiment: every storage call on the storage "
                         "thread, none on the event loop (the design before storage/aio.py's ON_LOOP; see _harness.py)")
     parser.add_argument("--uvloop", action="store_true", help="experiment: uvloop's event loop in both processes "
                         "(run with `uv run --with uvloop`)")
+    parser.add_argument("--gc-threshold", type=int, help="experiment: gc.set_threshold(N) in both processes")
     parser.add_argument("--echo-chars", type=int, help="experiment: the echo replies with the text repeated to this many "
                         "characters, as HTML with one inline button (the size and shape of the bot's verdicts)")
     args = parser.parse_args()
     args.tweaks = (["--pool", str(args.pool)] if args.pool else []) + (
         ["--concurrency", str(args.concurrency)] if args.concurrency else []) + (
-        ["--worker-store"] if args.worker_store else []) + (["--uvloop"] if args.uvloop else [])
+        ["--worker-store"] if args.worker_store else []) + (["--uvloop"] if args.uvloop else []) + (
+        ["--gc-threshold", str(args.gc_threshold)] if args.gc_threshold else [])
     if args.per_user > 18:
         parser.error("--per-user must be < 19 (the flood guard mutes more than 20 updates in 10 s)")
     return asyncio.run(main_async(args))

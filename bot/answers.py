@@ -103,11 +103,11 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
         )
         await svc.group_verdicts.post(
             verdict,
-            send_one=lambda v: reply_html(message, v.text, reply_markup=markup),
+            send_one=lambda v: reply_html(message, v.text, reply_markup=markup, unread=True),
             send_many=lambda chat_id, qmsg, question_id, lines: send_html(
                 context.bot, chat_id, texts.merged_verdicts(lines),
                 reply_parameters=ReplyParameters(message_id=qmsg, allow_sending_without_reply=True),
-                reply_markup=InlineKeyboardMarkup([[model_answer_button(question_id)]]),
+                reply_markup=InlineKeyboardMarkup([[model_answer_button(question_id)]]), unread=True,
             ),
         )
         return

@@ -34,12 +34,14 @@ def guarded(method: F) -> F:
 def to_dict(keys: list[str], row: tuple) -> dict:
     """A row as a plain dict: 0/1 flags become bools, JSON lists are parsed."""
     out = dict(zip(keys, row))
-    for key in _BOOL_COLUMNS.intersection(out):
-        if out[key] is not None:
-            out[key] = bool(out[key])
-    for key in _JSON_COLUMNS.intersection(out):
-        if isinstance(out[key], str):
-            out[key] = json.loads(out[key])
+    for key in _BOOL_COLUMNS:
+        value = out.get(key)
+        if value is not None:
+            out[key] = bool(value)
+    for key in _JSON_COLUMNS:
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = json.loads(value)
     return out
 
 
@@ -50,7 +52,9 @@ class StoreBase:
     path: str
 
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self.db.execute(sql, tuple(params))
+        # sqlite-utils' Database.execute is this call plus an optional tracer the store does not
+        # set; an answer runs about fifteen statements, so the wrapper is skipped.
+        return self.db.conn.execute(sql, params if isinstance(params, tuple) else tuple(params))
 
     def _all(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
         cursor = self._exec(sql, params)
@@ -58,8 +62,11 @@ class StoreBase:
         return [to_dict(keys, row) for row in cursor.fetchall()]
 
     def _one(self, sql: str, params: Iterable[Any] = ()) -> dict | None:
-        rows = self._all(sql, params)
-        return rows[0] if rows else None
+        cursor = self._exec(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return to_dict([column[0] for column in cursor.description], row)
 
     def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = self._exec(sql, params).fetchone()

@@ -181,7 +181,9 @@ def iso(moment: datetime) -> str:
     timestamps are whole seconds) and the 12 bytes saved per instant matter:
     a daily answer writes seven of them, counting indexes.
     """
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat pads the year to four digits (strftime's %Y does not, for years < 1000) and
+    # is faster: a graded answer formats seven instants.
+    return as_utc(moment).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def whole_second(moment: datetime) -> datetime:
