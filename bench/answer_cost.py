@@ -288,12 +288,13 @@ async def main_async(args) -> int:
         print(f"EXPERIMENT: the echo replies with {args.echo_chars} characters of HTML and one inline button")
     print()
     print(f"{'round':<6}{'process':<24}{'updates':>8}{'wall s':>8}{'CPU s':>8}{'upd/CPU-s':>11}{'upd/wall-s':>12}"
-          f"{'CPU/wall':>9}{'main thr s':>11}{'other thr s':>12}{'fake CPU s':>11}{'peak RSS':>10}")
+          f"{'CPU/wall':>9}{'main thr s':>11}{'other thr s':>12}{'fake CPU s':>11}{'peak RSS':>10}{'conns':>7}")
     ratios = []
     for r, (bot_m, echo_m, bot_rss, echo_rss) in enumerate(rounds, 1):
         for name, m, rss in (("bot (grading + SQLite)", bot_m, bot_rss), ("echo (bare PTB)", echo_m, echo_rss)):
             print(f"{r:<6}{name:<24}{n:>8,}{m.wall:>8.2f}{m.cpu:>8.2f}{n / m.cpu:>11.0f}{n / m.wall:>12.0f}"
-                  f"{m.cpu / m.wall:>9.0%}{m.main_cpu:>11.2f}{m.other_cpu:>12.2f}{m.fake_cpu:>11.2f}{rss:>7.0f} MiB")
+                  f"{m.cpu / m.wall:>9.0%}{m.main_cpu:>11.2f}{m.other_cpu:>12.2f}{m.fake_cpu:>11.2f}{rss:>7.0f} MiB"
+                  f"{m.connections_used:>7}")
         ratios.append((echo_m.cpu / bot_m.cpu, echo_m.wall / bot_m.wall))
         print(f"{r:<6}{'ratio bot / echo':<24}{'':>8}{'':>8}{'':>8}{ratios[-1][0]:>11.2f}{ratios[-1][1]:>12.2f}")
     per_cpu = statistics.median(x for x, _ in ratios)
@@ -305,7 +306,7 @@ async def main_async(args) -> int:
     print()
     print("verdicts (last round): " + ", ".join(f"{k} {v}" for k, v in verdicts.most_common()))
     bot_m, echo_m = rounds[-1][0], rounds[-1][1]
-    print(f"last round: HTTP connections used by the bot {bot_m.connections_used}, by the echo {echo_m.connections_used}; "
+    print(f"conns: HTTP connections used in the measured phase (getUpdates' one included); "
           f"mean reply length: bot {bot_m.reply_chars:.0f} characters, echo {echo_m.reply_chars:.0f}")
     print(f"CPU per update (medians): bot {bot_cpu / n * 1e3:.2f} ms, echo {echo_cpu / n * 1e3:.2f} ms; "
           f"grading + storage + handlers add {(bot_cpu - echo_cpu) / n * 1e3:.2f} ms")
