@@ -154,7 +154,9 @@ def build_application(
     """The application with every handler registered; `request` replaces PTB's HTTP layer (tests)."""
     # The bot object is built here, not by the builder: it is PTB's ExtBot with a tolerant
     # getUpdates and sends whose answer is not parsed (bot/tutor_bot.py).
-    urls = {"base_url": config.base_url, "base_file_url": config.base_url.replace("/bot", "/file/bot")} if config.base_url else {}
+    urls = {}
+    if config.base_url:
+        urls = {"base_url": config.base_url, "base_file_url": config.base_url.replace("/bot", "/file/bot")}
     bot = TutorBot(
         config.token,
         request=request or http.JSONRequest(connection_pool_size=http.CONNECTIONS, pool_timeout=5.0),

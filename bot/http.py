@@ -58,10 +58,9 @@ class JSONRequest(HTTPXRequest):
             write=client_timeout.write if isinstance(write_timeout, DefaultValue) else write_timeout,
             pool=client_timeout.pool if isinstance(pool_timeout, DefaultValue) else pool_timeout,
         )
+        body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
         try:
-            res = await self._client.request(
-                method=method, url=url, headers=JSON_HEADERS, timeout=timeout, content=json.dumps(request_data.parameters, ensure_ascii=False).encode()
-            )
+            res = await self._client.request(method=method, url=url, headers=JSON_HEADERS, timeout=timeout, content=body)
         except httpx.TimeoutException as err:
             if isinstance(err, httpx.PoolTimeout):
                 raise TimedOut(

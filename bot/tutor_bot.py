@@ -20,6 +20,8 @@ from .updates import TolerantUpdatesRequest, readable_updates
 
 
 class TutorBot(ExtBot):
+    """ExtBot; `get_updates_request` must be a TolerantUpdatesRequest (it keeps the raw batch)."""
+
     def __init__(self, *args, get_updates_request: TolerantUpdatesRequest, **kwargs):
         super().__init__(*args, get_updates_request=get_updates_request, **kwargs)
         self._batches = get_updates_request
@@ -35,7 +37,7 @@ class TutorBot(ExtBot):
             batch = self._batches.last_batch
             if batch is None:
                 raise
-        updates, _ = readable_updates(batch, self)
+        updates = readable_updates(batch, self)
         for update in updates:
             self.insert_callback_data(update)  # what ExtBot.get_updates does after parsing
         return tuple(updates)

@@ -9,10 +9,11 @@ Three small pieces fix that, and cost nothing while every update is readable:
 
 * `TolerantUpdatesRequest`, the HTTP client for getUpdates, keeps the last batch it received,
   as Telegram sent it.
-* `TutorBot.get_updates` (bot/tutor_bot.py) lets PTB parse the batch as usual. Only if that fails does it parse the
-  kept batch update by update, replacing each unreadable one by an empty Update with its id
-  (the handlers ignore it) and logging one line that names the id and the error, never the
-  contents. The offset moves on; the bot keeps working.
+* `TutorBot.get_updates` (bot/tutor_bot.py) lets PTB parse the batch as usual. Only if that
+  fails does it parse the kept batch update by update (`readable_updates`), replacing each
+  unreadable one by an empty Update with its id (the handlers ignore it) and logging one line
+  that names the id and the error, never the contents. The offset moves on; the bot keeps
+  working.
 * `RawBatchFilter` drops PTB's CRITICAL line carrying the raw batch.
 
 An earlier version checked every update before PTB parsed the batch: PTB's parser ran twice for
@@ -48,23 +49,22 @@ class TolerantUpdatesRequest(JSONRequest):
         return body
 
 
-def readable_updates(batch: list, bot) -> tuple[list[Update], int]:
+def readable_updates(batch: list, bot) -> list[Update]:
     """Each update of a raw getUpdates batch, parsed on its own; an unreadable one becomes the
-    empty Update with its id (one without an id is left out). Returns (updates, unreadable)."""
-    updates, dropped = [], 0
+    empty Update with its id (one without an id is left out)."""
+    updates = []
     for item in batch:
         try:
             update = Update.de_json(item, bot)
         except Exception as exc:  # noqa: BLE001 — anything PTB's parser raises
             update_id = item.get("update_id") if isinstance(item, dict) else None
             log.warning("update %s could not be read (%s: %s); skipped", update_id, exc.__class__.__name__, exc)
-            dropped += 1
             if not isinstance(update_id, int):
                 continue
             update = Update(update_id)
             update.set_bot(bot)
         updates.append(update)
-    return updates, dropped
+    return updates
 
 
 class RawBatchFilter(logging.Filter):
