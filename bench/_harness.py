@@ -399,8 +399,8 @@ def apply_tweaks(argv: list[str]) -> None:
                        (storage/aio.py's ON_LOOP off: what the hand-offs to the thread cost)
     --uvloop           uvloop's event loop instead of asyncio's (needs `uv run --with uvloop`)
     --gc-threshold N   gc.set_threshold(N) (Python's default: 700 allocations per young collection)
-    Applied by wrapping ApplicationBuilder.build and bot.app.rate_limiter, so
-    bot.app.build_application itself runs unchanged.
+    Applied by setting module attributes (bot.http.CONNECTIONS), wrapping ApplicationBuilder.build,
+    bot.app.rate_limiter or AsyncStore.open, so bot.app.build_application itself runs unchanged.
     """
     import argparse
 
@@ -461,6 +461,7 @@ if __name__ == "__main__":
 
         raise SystemExit(bot_main(["run"]))
     print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--worker-store] [--uvloop]"
+          " [--gc-threshold N]"
           "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

@@ -59,10 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     diff = statistics.median(new[0] - old[0] for old, new in rows)
     base_ms = statistics.median(old[0] for old, _ in rows)
     new_ms = statistics.median(new[0] for _, new in rows)
-    ratios = [(new[1] / new[0], old[1] / old[0]) for old, new in rows]
+    old_ratio = statistics.median(old[1] / old[0] for old, _ in rows)  # updates per CPU-s, bot / echo
+    new_ratio = statistics.median(new[1] / new[0] for _, new in rows)
     print(f"summary: bot {base_ms:.2f} ms at {args.base} -> {new_ms:.2f} ms now per answer; median difference per pair "
-          f"{diff:+.2f} ms ({diff / base_ms:+.1%}); ratio bot/echo {statistics.median(r[1] for r in ratios):.2f} -> "
-          f"{statistics.median(r[0] for r in ratios):.2f} ({args.pairs} pairs{', ' + ' '.join(flags) if flags else ''})")
+          f"{diff:+.2f} ms ({diff / base_ms:+.1%}); ratio bot/echo {old_ratio:.2f} -> {new_ratio:.2f} "
+          f"({args.pairs} pairs{', ' + ' '.join(flags) if flags else ''})")
     return 0
 
 

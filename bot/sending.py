@@ -121,13 +121,8 @@ async def send_html(bot, chat_id: int, text: str, *, unread: bool = False, **kwa
     `Message` nobody uses (a verdict): Telegram's answer is then not parsed, and None is returned
     (bot/tutor_bot.py)."""
     text, mode = fit_html(text)
-    if unread:
-        return await with_retries(
-            lambda: bot.send_message_unread(chat_id, text, parse_mode=mode, **kwargs), what=f"sendMessage to {chat_id}"
-        )
-    return await with_retries(
-        lambda: bot.send_message(chat_id, text, parse_mode=mode, **kwargs), what=f"sendMessage to {chat_id}"
-    )
+    send = bot.send_message_unread if unread else bot.send_message
+    return await with_retries(lambda: send(chat_id, text, parse_mode=mode, **kwargs), what=f"sendMessage to {chat_id}")
 
 
 async def reply_html(message: Message, text: str, **kwargs) -> Message | None:
