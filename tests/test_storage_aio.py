@@ -152,6 +152,7 @@ async def test_a_cancelled_worker_call_keeps_the_connection_until_it_ends(tmp_pa
 
 async def test_checkpoints_run_on_the_worker_not_inside_a_commit_on_the_loop(tmp_path, monkeypatch):
     monkeypatch.setattr(aio, "CHECKPOINT_EVERY", 10)
+    monkeypatch.setattr(aio, "CHECKPOINT_MIN_INTERVAL", 0.0)
     threads = []
     original = Store.checkpoint
 
@@ -167,6 +168,31 @@ async def test_checkpoints_run_on_the_worker_not_inside_a_commit_on_the_loop(tmp
     probe = sqlite3.connect(tmp_path / "bot.db")
     assert probe.execute("SELECT count(*) FROM processed_updates").fetchone()[0] == 35
     probe.close()
+    await astore.close()
+
+
+async def test_under_heavy_load_checkpoints_wait_for_the_minimum_interval(tmp_path, monkeypatch):
+    """Every CHECKPOINT_EVERY calls, but not more often than CHECKPOINT_MIN_INTERVAL: at hundreds
+    of answers a second each checkpoint would copy the same hot pages again."""
+    monkeypatch.setattr(aio, "CHECKPOINT_EVERY", 10)
+    checkpoints = []
+    original = Store.checkpoint
+    monkeypatch.setattr(Store, "checkpoint", lambda self: checkpoints.append(now[0]) or original(self))
+    now = [100.0]
+    astore = await AsyncStore.open(tmp_path / "bot.db", clock=lambda: now[0])
+    for n in range(35):  # 35 calls within one instant: due three times, but too soon
+        await astore.seen_update(n, T0)
+    assert checkpoints == []
+    now[0] += aio.CHECKPOINT_MIN_INTERVAL
+    await astore.seen_update(35, T0)
+    assert checkpoints == [now[0]]  # the interval passed, and the calls were overdue
+    for n in range(36, 45):  # fewer than CHECKPOINT_EVERY calls since: time alone is not enough
+        now[0] += 10
+        await astore.seen_update(n, T0)
+    assert len(checkpoints) == 1
+    await astore.seen_update(45, T0)
+    await astore.seen_update(46, T0)
+    assert len(checkpoints) == 2
     await astore.close()
 
 
