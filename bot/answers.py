@@ -7,7 +7,7 @@ one graded answer per member per question.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from content import grade_reply
@@ -16,7 +16,7 @@ from . import interview, review, texts
 from .access import is_group
 from .learning import record_graded
 from .group_verdicts import GroupVerdict
-from .sending import reply_html, send_html
+from .sending import inline_keyboard, reply_html, reply_to, send_html
 from .services import services
 
 DISPUTE = "d:"
@@ -91,12 +91,12 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     streak = result.streak.current
     freeze_note = texts.freeze_used(result.freezes_used) if getattr(result, "freezes_used", 0) else ""
     source = record.get("source")
-    dispute = InlineKeyboardButton("🙋 I think I was right", callback_data=f"{DISPUTE}{qmsg}")
+    dispute = ("🙋 I think I was right", f"{DISPUTE}{qmsg}")
     if source == "interview":
         await interview.after_answer(context, update, record, question, grade)
         return
     if group:
-        markup = InlineKeyboardMarkup([[model_answer_button(question.id)], [dispute]])
+        markup = inline_keyboard([model_answer_button(question.id)], [dispute])
         verdict = GroupVerdict(
             chat_id=message.chat_id, question_message_id=qmsg, question_id=question.id,
             text=texts.verdict_group(name, grade, streak) + freeze_note, line=texts.verdict_group_line(name, grade, streak),
@@ -106,21 +106,21 @@ async def grade_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, te
             send_one=lambda v: reply_html(message, v.text, reply_markup=markup, unread=True),
             send_many=lambda chat_id, qmsg, question_id, lines: send_html(
                 context.bot, chat_id, texts.merged_verdicts(lines),
-                reply_parameters=ReplyParameters(message_id=qmsg, allow_sending_without_reply=True),
-                reply_markup=InlineKeyboardMarkup([[model_answer_button(question_id)]]), unread=True,
+                reply_parameters=reply_to(qmsg), reply_markup=inline_keyboard([model_answer_button(question_id)]), unread=True,
             ),
         )
         return
     body = texts.verdict_private(question, grade, streak) + freeze_note
     if len(text) > MAX_GRADED_CHARS:
         body = texts.TOO_LONG_NOTE + "\n" + body
-    await reply_html(message, body, reply_markup=InlineKeyboardMarkup([[dispute]]), unread=True)
+    await reply_html(message, body, reply_markup=inline_keyboard([dispute]), unread=True)
     if source == "review":
         await review.send_next_review(context, message.chat_id, user.id)
 
 
-def model_answer_button(question_id: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton("📖 Model answer", callback_data=f"r:{question_id}"[:64])
+def model_answer_button(question_id: str) -> tuple[str, str]:
+    """(text, callback_data) of the button that shows a question's model answer (`inline_keyboard`)."""
+    return ("📖 Model answer", f"r:{question_id}"[:64])
 
 
 async def on_dispute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

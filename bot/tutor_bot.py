@@ -25,6 +25,7 @@ class TutorBot(ExtBot):
     def __init__(self, *args, get_updates_request: TolerantUpdatesRequest, **kwargs):
         super().__init__(*args, get_updates_request=get_updates_request, **kwargs)
         self._batches = get_updates_request
+        self._default_lpo: dict | None = None  # the Defaults' LinkPreviewOptions as JSON
 
     async def get_updates(self, *args, **kwargs) -> tuple[Update, ...]:
         """PTB's getUpdates; a batch PTB cannot parse is parsed again update by update."""
@@ -45,10 +46,13 @@ class TutorBot(ExtBot):
     async def send_message_unread(self, chat_id: int, text: str, **params) -> None:
         """`send_message(chat_id, text, **params)` whose answer is checked, not parsed.
 
-        `params` are sendMessage's own (parse_mode, reply_parameters, reply_markup, ...); PTB
-        serialises Telegram objects as for send_message. The link preview setting of the bot's
-        Defaults applies, as it does to send_message.
+        `params` are sendMessage's own (parse_mode, reply_parameters, reply_markup, ...), as
+        Telegram objects (PTB serialises them as for send_message) or as the Bot API's JSON
+        (dicts, sent as they are). The link preview setting of the bot's Defaults applies, as it
+        does to send_message.
         """
-        if self.defaults is not None and self.defaults.link_preview_options is not None:
-            params.setdefault("link_preview_options", self.defaults.link_preview_options)
+        if "link_preview_options" not in params and self.defaults is not None and self.defaults.link_preview_options is not None:
+            if self._default_lpo is None:  # serialised once: Defaults do not change
+                self._default_lpo = self.defaults.link_preview_options.to_dict()
+            params["link_preview_options"] = self._default_lpo
         await self._post("sendMessage", {"chat_id": chat_id, "text": text, **params})

@@ -151,6 +151,32 @@ async def test_an_unread_send_is_the_same_request_as_send_message():
     assert sent.message_id == 7
 
 
+async def test_verdict_keyboards_as_bot_api_json_are_the_same_request_as_ptbs_objects():
+    """Verdicts pass their keyboard and reply reference as JSON (bot/sending.py, no PTB objects
+    built and serialised again); Telegram must get exactly what send_message would send."""
+    from telegram import ReplyParameters
+
+    from bot.sending import inline_keyboard, reply_to
+
+    recorder = Recorder()
+    bot = await tutor_bot_with(recorder)
+    long_data = "r:" + "q" * 80  # callback_data is capped at Telegram's 64 bytes either way
+    objects = {
+        "reply_markup": InlineKeyboardMarkup([[InlineKeyboardButton("📖 Model answer", callback_data=long_data[:64])],
+                                              [InlineKeyboardButton("🙋 I think I was right", callback_data="d:42")]]),
+        "reply_parameters": ReplyParameters(message_id=41, allow_sending_without_reply=True),
+    }
+    as_json = {"reply_markup": inline_keyboard([("📖 Model answer", long_data)], [("🙋 I think I was right", "d:42")]),
+               "reply_parameters": reply_to(41)}
+    await bot.send_message_unread(99, "<b>✅ Correct</b>", parse_mode="HTML", **objects)
+    await bot.send_message_unread(99, "<b>✅ Correct</b>", parse_mode="HTML", **as_json)
+    from_objects, from_json = (json.loads(r.content) for r in recorder.requests[-2:])
+    assert from_json == from_objects
+    assert len(from_json["reply_markup"]["inline_keyboard"][0][0]["callback_data"].encode()) == 64
+    await bot.send_message_unread(99, "no preview", link_preview_options={"is_disabled": False})
+    assert json.loads(recorder.requests[-1].content)["link_preview_options"] == {"is_disabled": False}  # caller's wins
+
+
 @pytest.mark.parametrize(
     ("status", "answer", "raised"),
     [
