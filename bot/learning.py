@@ -52,7 +52,7 @@ async def record_graded(
         card = await store.get_card(user_id, question.id)
     complete = grade is not None and not grade.missed
     rating = rating_for(verdict, revealed=revealed, used_hint=used_hint, complete=complete)
-    card, log = review(card, rating, now, card_id=card_id_for(user_id, question.id))
+    card, log = review(card, rating, now, card_id=card["card_id"] if card else card_id_for(user_id, question.id))
     return await store.record_attempt(
         user_id=user_id,
         chat_id=chat_id,

@@ -33,15 +33,62 @@ MAX_REPLY_CHARS = 10_000
 WORD_CACHE = 2_000  # per question: distinct reply words remembered with their matches (bounded memory)  # longer replies are graded on their first 10,000 characters
 
 
-@dataclass(frozen=True, slots=True)
-class TermMatch:
-    """A key term found in the reply: which alias matched and where (offsets into `normalize(reply)`)."""
+class _WordOffsets:
+    """Character offsets of a graded reply's words, found on first use.
 
-    term: str
-    alias: str
-    start: int
-    end: int
-    text: str
+    Finding them walks the reply word by word (a tenth of the grading time), and the bot never
+    needs them: a verdict names the terms, not where they were. `bot.cli grade` and disputes do.
+    """
+
+    __slots__ = ("text", "words", "content", "upto", "spans")
+
+    def __init__(self, text: str, words: list[str], content: list[int], upto: int):
+        self.text, self.words, self.content, self.upto = text, words, content, upto
+        self.spans: list[tuple[int, int]] | None = None
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """(start, end) in the text of content words first..last."""
+        if self.spans is None:
+            self.spans = word_spans(self.text, self.words, self.upto)
+        return self.spans[self.content[first]][0], self.spans[self.content[last]][1]
+
+
+class TermMatch:
+    """A key term found in the reply: which alias matched and where (offsets into `normalize(reply)`).
+
+    `start`, `end` and `text` are worked out when first read (see _WordOffsets).
+    """
+
+    __slots__ = ("term", "alias", "_offsets", "_first", "_last")
+
+    def __init__(self, term: str, alias: str, offsets: _WordOffsets, first: int, last: int):
+        self.term, self.alias = term, alias
+        self._offsets, self._first, self._last = offsets, first, last
+
+    @property
+    def start(self) -> int:
+        return self._offsets.span(self._first, self._last)[0]
+
+    @property
+    def end(self) -> int:
+        return self._offsets.span(self._first, self._last)[1]
+
+    @property
+    def text(self) -> str:
+        start, end = self._offsets.span(self._first, self._last)
+        return self._offsets.text[start:end]
+
+    def _key(self) -> tuple:
+        return (self.term, self.alias, self.start, self.end, self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TermMatch) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"TermMatch(term={self.term!r}, alias={self.alias!r}, start={self.start}, end={self.end}, text={self.text!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,11 +427,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
     else:
         verdict = "incorrect"
         reason = "the key ideas were negated" if negated and not found else "few of the key ideas"
-    # Character offsets for the words up to the last match only, in one pass.
-    spans = word_spans(prepared.text, prepared.words, max((prepared.content[last] for _, (_, last, _) in found), default=-1))
-    matched = []
-    for term, (first, last, variant) in found:
-        start, end = spans[prepared.content[first]][0], spans[prepared.content[last]][1]
-        matched.append(TermMatch(term.term, variant.text, start, end, prepared.text[start:end]))
-    matched.sort(key=lambda m: m.start)
+    # In reply order (by first word: the same order as by character offset, which is not
+    # computed unless read). Offsets are needed for the words up to the last match only.
+    found.sort(key=lambda f: f[1][0])
+    offsets = _WordOffsets(prepared.text, prepared.words, prepared.content, max((prepared.content[last] for _, (_, last, _) in found), default=-1))
+    matched = [TermMatch(term.term, variant.text, offsets, first, last) for term, (first, last, variant) in found]
     return Grade(question.id, score, verdict, tuple(matched), tuple(missed), tuple(negated), keyword_list, reason)

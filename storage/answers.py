@@ -184,19 +184,20 @@ class AnswersMixin(CardsMixin):
         points = POINTS[verdict]
         day = local_date(now, tz_name, day_start_hour)
         with self._tx():
-            hinted = used_hint or self._scalar(
-                """SELECT 1 FROM hints_used WHERE user_id = ? AND chat_id = ?
-                   AND question_message_id = ?""",
-                (user_id, chat_id, question_message_id),
-            ) is not None
+            # used_hint: the caller's word, or a hint taken since the caller looked (read here,
+            # inside the transaction, as part of the INSERT: one statement less per answer)
             cursor = self._exec(
                 """INSERT INTO attempts (user_id, chat_id, question_id, question_message_id,
                        topic, score, verdict, matched, used_hint, revealed, points,
                        answered_at, local_date, tz, day_start_hour)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?,
+                           ? OR EXISTS (SELECT 1 FROM hints_used WHERE user_id = ? AND chat_id = ?
+                                        AND question_message_id = ?),
+                           ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (user_id, chat_id, question_message_id) DO NOTHING""",
                 (user_id, chat_id, question_id, question_message_id, topic, float(score),
-                 verdict, json.dumps(list(matched), ensure_ascii=False), int(bool(hinted)),
+                 verdict, json.dumps(list(matched), ensure_ascii=False),
+                 int(bool(used_hint)), user_id, chat_id, question_message_id,
                  int(bool(revealed)), points, iso(now), day.isoformat(), tz_name,
                  day_start_hour),
             )
@@ -249,14 +250,14 @@ class AnswersMixin(CardsMixin):
         return state
 
     def _streak_state(self, user_id: int) -> StreakState:
-        row = self._one("SELECT * FROM streaks WHERE user_id = ?", (user_id,))
+        row = self._exec(
+            "SELECT current, longest, last_day, last_at, freezes FROM streaks WHERE user_id = ?", (user_id,)
+        ).fetchone()
         if row is None:
             return streaks.EMPTY
-        return StreakState(
-            row["current"], row["longest"],
-            date.fromisoformat(row["last_day"]) if row["last_day"] else None,
-            parse_iso(row["last_at"]), row["freezes"],
-        )
+        current, longest, last_day, last_at, freezes = row
+        return StreakState(current, longest, date.fromisoformat(last_day) if last_day else None,
+                           parse_iso(last_at), freezes)
 
     def _save_streak(self, user_id: int, state: StreakState, now: datetime) -> None:
         self._exec(

@@ -43,6 +43,21 @@ def test_match_reports_where_it_was_found(dropout):
     assert reply.lower()[match.start : match.end] == match.text
 
 
+def test_matches_are_in_reply_order_and_compare_by_where_they_were_found(dropout):
+    """Offsets are worked out only when read (the bot shows term names only); they must be the
+    same whenever they are read, and equal grades of one reply must compare equal."""
+    reply = "Dropout zeroes random units during training. It is a form of regularization."
+    first, again = grade_reply(dropout, reply), grade_reply(dropout, reply)
+    starts = [m.start for m in first.matched]
+    assert starts == sorted(starts) and len(starts) >= 2
+    assert first.matched == again.matched and len(set(first.matched) | set(again.matched)) == len(first.matched)
+    shifted = grade_reply(dropout, "So: " + reply)
+    assert [m.term for m in shifted.matched] == [m.term for m in first.matched]
+    assert shifted.matched != first.matched  # same terms, found elsewhere
+    assert f"start={first.matched[0].start}" in repr(first.matched[0])
+    assert first.to_dict()["found"][0]["text"] == first.matched[0].text
+
+
 def test_multi_word_terms_allow_free_order(rnn):
     grade = grade_reply(rnn, "the gradients vanish over long sequences")
     assert "vanishing gradients" in grade.matched_terms
