@@ -141,11 +141,9 @@ async def send_html(bot, chat_id: int, text: str, *, unread: bool = False, **kwa
 
 async def reply_html(message: Message, text: str, *, unread: bool = False, **kwargs) -> Message | None:
     """Reply to `message`; if that message is gone by now, send without the reference."""
-    if unread:
-        return await send_html(message.get_bot(), message.chat_id, text, reply_parameters=reply_to(message.message_id),
-                               unread=True, **kwargs)
-    where = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
-    return await send_html(message.get_bot(), message.chat_id, text, reply_parameters=where, **kwargs)
+    where = (reply_to(message.message_id) if unread
+             else ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True))
+    return await send_html(message.get_bot(), message.chat_id, text, reply_parameters=where, unread=unread, **kwargs)
 
 
 async def edit_html(bot, chat_id: int, message_id: int, text: str, **kwargs) -> None:

@@ -29,8 +29,8 @@ CORRECT_AT = 0.70
 PARTIAL_AT = 0.20
 MAX_GAP = 2  # other content words allowed between two words of a multi-word term
 NEGATION_WINDOW = 4  # words before a match searched for "not", "no", "never", ... (same clause only)
-MAX_REPLY_CHARS = 10_000
-WORD_CACHE = 2_000  # per question: distinct reply words remembered with their matches (bounded memory)  # longer replies are graded on their first 10,000 characters
+MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
+WORD_CACHE = 2_000  # per question: distinct reply words remembered with their matches (bounded memory)
 
 
 class _WordOffsets:

@@ -158,10 +158,12 @@ class AsyncStore:
             raise StorageError("the store is closed", self._store.path)
         if name not in self._on_loop:
             return await self._on_worker(method, *args, **kwargs)
-        if self._since_checkpoint >= CHECKPOINT_EVERY and self._clock() - self._checkpointed_at >= CHECKPOINT_MIN_INTERVAL:
-            self._since_checkpoint = 0
-            self._checkpointed_at = self._clock()
-            await self._on_worker(self._checkpoint)
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            now = self._clock()
+            if now - self._checkpointed_at >= CHECKPOINT_MIN_INTERVAL:
+                self._since_checkpoint = 0
+                self._checkpointed_at = now
+                await self._on_worker(self._checkpoint)
         # Wait for the worker rather than queue behind it: under steady load a queue on the
         # worker would never drain, and every call would pay the hand-off again.
         while self._worker_jobs:
