@@ -1,7 +1,7 @@
 """The bot object: PTB's ExtBot with two changes, both about what PTB parses.
 
 * `get_updates` survives an update PTB cannot read (see bot/updates.py).
-* `send_message_unread` sends a message without turning Telegram's answer into a `Message`.
+* `send_message_unread` sends a message without reading Telegram's answer beyond success or error.
   Telegram answers a sendMessage with the whole message, including the message it replies to,
   and PTB builds a dozen objects from that: about 0.1 ms for a verdict, as much as grading a
   reply (bench/answer_cost.py, docs/BENCHMARKS.md). No one reads a verdict's `Message`, so
@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from .http import RESULT_UNREAD
 from .updates import TolerantUpdatesRequest, readable_updates
 
 
@@ -55,4 +56,8 @@ class TutorBot(ExtBot):
             if self._default_lpo is None:  # serialised once: Defaults do not change
                 self._default_lpo = self.defaults.link_preview_options.to_dict()
             params["link_preview_options"] = self._default_lpo
-        await self._post("sendMessage", {"chat_id": chat_id, "text": text, **params})
+        unread = RESULT_UNREAD.set(True)  # the answer is checked for errors, not parsed (bot/http.py)
+        try:
+            await self._post("sendMessage", {"chat_id": chat_id, "text": text, **params})
+        finally:
+            RESULT_UNREAD.reset(unread)

@@ -6,13 +6,14 @@ httpx actually built; the last test checks the running bot against the fake Bot 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 
 from bot.http import JSONRequest
 from tests.learners import right_answer_for, start
@@ -175,6 +176,37 @@ async def test_verdict_keyboards_as_bot_api_json_are_the_same_request_as_ptbs_ob
     assert len(from_json["reply_markup"]["inline_keyboard"][0][0]["callback_data"].encode()) == 64
     await bot.send_message_unread(99, "no preview", link_preview_options={"is_disabled": False})
     assert json.loads(recorder.requests[-1].content)["link_preview_options"] == {"is_disabled": False}  # caller's wins
+
+
+async def test_an_unread_send_skips_parsing_only_its_own_answer():
+    """Telegram's echo of a verdict is not parsed (bot/http.py, RESULT_UNREAD): an answer PTB could
+    not even read passes. A send_message from another task meanwhile, or from the same task
+    after it, is parsed into its Message as ever."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        params = json.loads(request.content)
+        if params["text"] == "verdict":
+            arrived.set()
+            await release.wait()
+            return httpx.Response(200, content=b"{not JSON: PTB raises on this when it parses it")
+        return httpx.Response(200, json={"ok": True, "result": message_result(params)})
+
+    bot = await tutor_bot_with(answer)
+    unread = asyncio.create_task(bot.send_message_unread(5, "verdict"))
+    await asyncio.wait_for(arrived.wait(), 10)
+    during = await bot.send_message(5, "during")
+    release.set()
+    assert await asyncio.wait_for(unread, 10) is None
+    after = await bot.send_message(5, "after")
+    assert (during.text, after.text) == ("during", "after")
+    with pytest.raises(TelegramError, match="Invalid server response"):  # the same answer, read: an error
+        release.clear()
+        arrived.clear()
+        task = asyncio.create_task(bot.send_message(5, "verdict"))
+        await asyncio.wait_for(arrived.wait(), 10)
+        release.set()
+        await asyncio.wait_for(task, 10)
 
 
 @pytest.mark.parametrize(
