@@ -33,6 +33,7 @@ from .config import Config, ConfigError, load_config
 from .errors import on_error, setup_logging
 from .flood import FloodGuard
 from .group_verdicts import GroupVerdicts
+from .intake import BoundedUpdateQueue
 from .ordering import PerLearnerUpdateProcessor
 from .ratelimit import SlidingWindowRateLimiter
 from .sending import reply_html
@@ -173,6 +174,9 @@ def build_application(
         # connection-pool bookkeeping (bench/answer_cost.py, docs/BENCHMARKS.md). One learner's
         # updates run one at a time, in order (bot/ordering.py).
         .concurrent_updates(PerLearnerUpdateProcessor(16))
+        # At most 200 updates fetched ahead of the handlers: a backlog stays with Telegram
+        # (bot/intake.py).
+        .update_queue(BoundedUpdateQueue())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
