@@ -19,7 +19,8 @@ put but not yet finished (`task_done`, which PTB calls when an update's handlers
 rest of the backlog, unconfirmed, until there is room. Taking updates out stays immediate.
 
 `MAX_IN_HAND` is 200: two full getUpdates batches, over ten times the 16 updates handled at
-once, so the handlers never wait for the next fetch.
+once. A waiting `put` resumes only once half of them are finished (`RESUME_AT`), so the Updater
+fetches a full batch of 100 again instead of waking for every finished update.
 """
 
 from __future__ import annotations
@@ -27,20 +28,25 @@ from __future__ import annotations
 import asyncio
 
 MAX_IN_HAND = 200
+RESUME_AT = MAX_IN_HAND // 2
 
 
 class BoundedUpdateQueue(asyncio.Queue):
-    """An unbounded `asyncio.Queue` whose `put` waits while `limit` items are in hand.
+    """An unbounded `asyncio.Queue` whose `put` waits while `limit` items are in hand, until no
+    more than `resume_at` are.
 
     An item is in hand from `put` until the `task_done` that finishes it. `put_nowait` never
     waits (nor refuses): it is for callers that must not block, and counts like `put`.
     """
 
-    def __init__(self, limit: int = MAX_IN_HAND):
+    def __init__(self, limit: int = MAX_IN_HAND, resume_at: int = RESUME_AT):
         if limit < 1:
             raise ValueError(f"limit must be at least 1; got {limit}")
+        if not 0 <= resume_at < limit:
+            raise ValueError(f"resume_at must be at least 0 and below the limit ({limit}); got {resume_at}")
         super().__init__()
         self.limit = limit
+        self.resume_at = resume_at
         self.in_hand = 0
         self._room = asyncio.Event()
         self._room.set()
@@ -63,5 +69,5 @@ class BoundedUpdateQueue(asyncio.Queue):
     def task_done(self) -> None:
         super().task_done()  # ValueError when called more often than items were put
         self.in_hand -= 1
-        if self.in_hand < self.limit:
+        if self.in_hand <= self.resume_at:
             self._room.set()

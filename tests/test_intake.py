@@ -21,7 +21,7 @@ async def wait_until(condition, timeout: float = 30.0) -> None:
 
 
 async def test_put_waits_while_the_limit_is_in_hand_until_an_item_is_finished():
-    queue = BoundedUpdateQueue(limit=2)
+    queue = BoundedUpdateQueue(limit=2, resume_at=1)
     await queue.put("a")
     await queue.put("b")
     third = asyncio.create_task(queue.put("c"))
@@ -43,7 +43,7 @@ async def test_put_waits_while_the_limit_is_in_hand_until_an_item_is_finished():
 
 
 async def test_put_nowait_never_waits_and_counts_like_put():
-    queue = BoundedUpdateQueue(limit=1)
+    queue = BoundedUpdateQueue(limit=1, resume_at=0)
     queue.put_nowait(1)
     queue.put_nowait(2)  # over the limit: for callers that must not block
     assert queue.in_hand == 2
@@ -58,9 +58,30 @@ async def test_put_nowait_never_waits_and_counts_like_put():
     await asyncio.wait_for(waiting, 10)
 
 
-def test_a_limit_below_one_and_an_extra_task_done_are_errors():
+async def test_a_waiting_put_resumes_only_at_the_low_mark_then_fills_up_without_waiting():
+    """The Updater wakes once per getUpdates batch, not once per finished update."""
+    queue = BoundedUpdateQueue(limit=4, resume_at=2)
+    for n in range(4):
+        await queue.put(n)
+    fifth = asyncio.create_task(queue.put(4))
+    await wait_until(lambda: queue.waiting_puts == 1)
+    await queue.get()
+    queue.task_done()  # 3 in hand: below the limit, above the low mark
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not fifth.done()
+    await queue.get()
+    queue.task_done()  # 2 in hand: the low mark
+    await asyncio.wait_for(fifth, 10)
+    await queue.put(5)  # up to the limit again without waiting
+    assert (queue.in_hand, queue.waiting_puts) == (4, 0)
+
+
+def test_a_limit_below_one_a_bad_low_mark_and_an_extra_task_done_are_errors():
     with pytest.raises(ValueError, match="at least 1"):
         BoundedUpdateQueue(limit=0)
+    with pytest.raises(ValueError, match="resume_at"):
+        BoundedUpdateQueue(limit=2, resume_at=2)
     with pytest.raises(ValueError):
         BoundedUpdateQueue().task_done()
 
