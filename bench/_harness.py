@@ -363,6 +363,10 @@ def echo_main() -> int:
         .request(http.JSONRequest(connection_pool_size=http.CONNECTIONS, pool_timeout=5.0))
         .get_updates_request(http.JSONRequest(connection_pool_size=1))
     )
+    if os.environ.get("BENCH_ECHO_INTAKE"):  # experiment: the bot's bounded intake (bot/intake.py)
+        from bot.intake import BoundedUpdateQueue
+
+        builder = builder.update_queue(BoundedUpdateQueue())
     if config.max_messages_per_second > 0:
         from bot.app import rate_limiter  # the bot's own limiter settings (imported only when used)
 
@@ -399,6 +403,8 @@ def apply_tweaks(argv: list[str]) -> None:
                        (storage/aio.py's ON_LOOP off: what the hand-offs to the thread cost)
     --uvloop           uvloop's event loop instead of asyncio's (needs `uv run --with uvloop`)
     --gc-threshold N   gc.set_threshold(N) (Python's default: 700 allocations per young collection)
+    --echo-intake      the echo takes updates through the bot's BoundedUpdateQueue (bot/intake.py);
+                       the bot has it anyway
     Applied by setting module attributes (bot.http.CONNECTIONS), wrapping ApplicationBuilder.build,
     bot.app.rate_limiter or AsyncStore.open, so bot.app.build_application itself runs unchanged.
     """
@@ -413,7 +419,10 @@ def apply_tweaks(argv: list[str]) -> None:
     parser.add_argument("--worker-store", action="store_true")
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--gc-threshold", type=int)
+    parser.add_argument("--echo-intake", action="store_true")
     args = parser.parse_args(argv)
+    if args.echo_intake:
+        os.environ["BENCH_ECHO_INTAKE"] = "1"  # read by echo_main
     if args.gc_threshold:
         import gc
 
@@ -461,7 +470,7 @@ if __name__ == "__main__":
 
         raise SystemExit(bot_main(["run"]))
     print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--worker-store] [--uvloop]"
-          " [--gc-threshold N]"
+          " [--gc-threshold N] [--echo-intake]"
           "  (the benchmarks start these)",
           file=sys.stderr)
     raise SystemExit(2)

@@ -342,8 +342,10 @@ def main() -> int:
     parser.add_argument("--gc-threshold", type=int, help="experiment: gc.set_threshold(N) in both processes")
     parser.add_argument("--echo-chars", type=int, help="experiment: the echo replies with the text repeated to this many "
                         "characters, as HTML with one inline button (the size and shape of the bot's verdicts)")
+    parser.add_argument("--echo-intake", action="store_true", help="experiment: the echo takes updates through the bot's "
+                        "BoundedUpdateQueue (bot/intake.py) instead of PTB's unbounded queue")
     args = parser.parse_args()
-    args.tweaks = (["--pool", str(args.pool)] if args.pool else []) + (
+    args.tweaks = (["--echo-intake"] if args.echo_intake else []) + (["--pool", str(args.pool)] if args.pool else []) + (
         ["--concurrency", str(args.concurrency)] if args.concurrency else []) + (
         ["--worker-store"] if args.worker_store else []) + (["--uvloop"] if args.uvloop else []) + (
         ["--gc-threshold", str(args.gc_threshold)] if args.gc_threshold else [])
