@@ -6,7 +6,6 @@ same application against a fake Bot API server with a fixed clock.
 
 from __future__ import annotations
 
-import gc
 import logging
 import random
 import sys
@@ -262,10 +261,7 @@ def run(webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8
         print(f"error: {exc}", file=sys.stderr)
         return 1
     application = build_application(config, bank=bank)
-    # The question bank and everything loaded so far live as long as the process: moved out of
-    # the garbage collector's generations, they are not traversed again by every full collection.
-    gc.collect()
-    gc.freeze()
+    memory.tune_garbage_collector()  # after loading: the bank and modules are frozen
     log.info("starting: %d questions, database %s", len(bank), config.db_path)
     if webhook_url:
         from .webhook import run_webhook

@@ -32,3 +32,27 @@ async def test_the_bot_schedules_the_release(run_bot):
     app = await run_bot()
     jobs = app.job_queue.get_jobs_by_name("release-memory")
     assert len(jobs) == 1 and jobs[0].trigger.interval.total_seconds() == memory.TRIM_EVERY
+
+
+def test_start_up_freezes_what_is_loaded_and_makes_young_collections_rarer_but_still_collects_cycles():
+    import gc
+    import weakref
+
+    saved = gc.get_threshold()
+    try:
+        memory.tune_garbage_collector()
+        assert gc.get_threshold() == (memory.YOUNG_COLLECTION_EVERY, saved[1], saved[2])
+        assert gc.get_freeze_count() > 0  # the modules loaded so far are out of every generation
+
+        class Node:
+            pass
+
+        node = Node()
+        node.me = node  # a cycle, as a rare path might make
+        gone = weakref.ref(node)
+        del node
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
