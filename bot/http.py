@@ -33,10 +33,9 @@ JSON_HEADERS = {"User-Agent": HTTPXRequest.USER_AGENT, "Content-Type": "applicat
 
 # Set (in the calling task) around a call whose result no one reads: `TutorBot.send_message_unread`.
 # A successful answer is then replaced by the smallest one PTB accepts, so PTB does not parse the
-# sent message Telegram echoes back: a verdict's is about 3 KB of JSON (its 1,300 characters of
-# text, their entities and the message it replies to), and parsing it cost 0.03 ms of the bot's
-# 2.1 ms per answer (bench/answer_cost.py). Errors are parsed as ever: PTB needs their
-# description and parameters (retry_after, migrate_to_chat_id).
+# sent message Telegram echoes back only for it to be dropped: a verdict's is about 3 KB of JSON
+# (its 1,300 characters of text, their entities and the message it replies to). Errors are parsed
+# as ever: PTB needs their description and parameters (retry_after, migrate_to_chat_id).
 RESULT_UNREAD: ContextVar[bool] = ContextVar("RESULT_UNREAD", default=False)
 UNREAD_OK = b'{"ok":true,"result":true}'
 READ = httpx.ByteStream(b"")  # what a response's stream is once its body is read (see do_request)
