@@ -45,6 +45,13 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every other handler, as one handler (PTB dispatches each handler group in
+    turn, for every update): a repeated update stops here, then a flooding user does."""
+    await dedupe(update, context)
+    await flood_check(update, context)
+
+
 async def dedupe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Telegram's getUpdates is at-least-once: handle each update id once."""
     svc = services(context)
@@ -191,8 +198,7 @@ def build_application(
 def add_handlers(app: Application) -> None:
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     new_message = filters.UpdateType.MESSAGE
-    app.add_handler(TypeHandler(Update, dedupe), group=-2)
-    app.add_handler(TypeHandler(Update, flood_check), group=-1)
+    app.add_handler(TypeHandler(Update, gate), group=-1)  # de-duplication, then the flood guard
     commands = {
         "start": onboarding.start,
         "help": onboarding.help_command,
