@@ -26,8 +26,8 @@ MAX_ANSWER_CHARS = 1200
 MIN_KEY_TERMS, MAX_KEY_TERMS = 4, 8
 NEAR_DUPLICATE_SCORE = 90  # token_sort_ratio of two questions' content words
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_QUESTION_KEYS = {"id", "level", "topics", "question", "answer", "hint", "key_terms"}
-_TERM_KEYS = {"term", "aliases", "weight", "required"}
+_QUESTION_KEYS = {"id", "level", "topics", "question", "answer", "hint", "key_terms", "subject"}
+_TERM_KEYS = {"term", "aliases", "weight", "required", "core", "misconceptions"}
 
 
 @dataclass(frozen=True, slots=True)
