@@ -1,4 +1,4 @@
-"""Local days, push instants and time-zone parsing.
+"""The tutor's calendar: local days, push instants, time zones, and parsing what learners type.
 
 Pure functions: no SQL and no clock. Every function that needs "now" takes
 it as an argument (an aware datetime, converted to UTC here), so the
@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = timezone.utc
 
-_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
-_OFFSET = re.compile(r"^(?:(?:UTC|GMT)\s*)?([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-_STORED_OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
+# re.ASCII: \d would also match other scripts' digits ("١٢:٠٠"), which the stored form must not hold.
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$", re.ASCII)
+_OFFSET = re.compile(r"^(?:(?:UTC|GMT)\s*)?([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE | re.ASCII)
+_STORED_OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$", re.ASCII)
 
 _TZ_HELP = (
     "use an IANA name like 'Europe/Berlin' or 'Asia/Kolkata', "
@@ -61,8 +62,11 @@ def zone(tz_name: str) -> tzinfo:
         sign, hours, minutes = match.groups()
         delta = timedelta(hours=int(hours), minutes=int(minutes))
         return timezone(-delta if sign == "-" else delta, tz_name)
+    # The canonical spelling first: ZoneInfo reads a file, and file names are case-sensitive here
+    # but not on every system, so "europe/berlin" must not depend on the disk.
+    name = _iana_by_lower().get(tz_name.lower(), tz_name)
     try:
-        return ZoneInfo(tz_name)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise ValueError(f"unknown time zone {tz_name!r}: {_TZ_HELP}") from exc
 
@@ -79,6 +83,17 @@ def local_date(now_utc: datetime, tz_name: str, day_start_hour: int = 0) -> date
     local = as_utc(now_utc).astimezone(zone(tz_name))
     day = local.date()
     return day - timedelta(days=1) if local.hour < day_start_hour else day
+
+
+def parse_small_int(text: str, low: int, high: int) -> int | None:
+    """A whole number typed by a learner (``/daystart 4``) in ``low..high``, or None for anything
+    else. ``str.isdigit`` is true for "①" and "²", on which ``int()`` raises, so only ASCII
+    digits count; None lets the caller answer with the usage line."""
+    raw = (text or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 4:
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
 
 
 def parse_push_time(text: str) -> time:

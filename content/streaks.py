@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-from .schedule import as_utc, local_date
+from .calendar import as_utc, local_date
 
 FREEZE_EVERY = 7  # consecutive days that earn one freeze
 MAX_FREEZES = 2  # a safety net, not a bank: a week away still breaks the streak
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreakState:
     """A user's streak after their last qualifying answer.
 
@@ -61,7 +61,7 @@ class StreakState:
 EMPTY = StreakState()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreakUpdate:
     """What one qualifying answer did: the new state, how many freezes it
     just spent to bridge missed days (so the bot can say "a freeze saved

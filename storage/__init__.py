@@ -1,14 +1,15 @@
 """Storage layer of DL Tutor Bot: SQLite via sqlite-utils (see docs/STORAGE.md).
 
-Import the pieces from here: ``from storage import AsyncStore, Store, StorageError``.
-This package never imports telegram, bot or content.
+Import the pieces from here: ``from storage import AsyncStore, Store, StorageError``, and the
+models from ``storage.models``. This package imports the pure rules of content/ (calendar,
+streaks, scoring), never telegram or bot.
 """
 
 from .aio import AsyncStore
-from .answers import AttemptResult
-from .db import NotFound, SchemaTooNew, StorageError, open_db
+from .db import open_db
+from .errors import NotFound, SchemaTooNew, StorageError
+from .models import AttemptResult
 from .store import Store
-from .streaks import StreakState, StreakUpdate
 
-__all__ = ["AsyncStore", "AttemptResult", "NotFound", "SchemaTooNew", "StorageError",
-           "Store", "StreakState", "StreakUpdate", "open_db"]
+__all__ = ["AsyncStore", "AttemptResult", "NotFound", "SchemaTooNew", "StorageError", "Store",
+           "open_db"]

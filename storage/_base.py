@@ -1,48 +1,66 @@
-"""Shared plumbing for the Store mixins: query helpers and error wrapping."""
+"""Shared plumbing for the Store mixins: the reads/writes markers, query helpers, error wrapping."""
 
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any, Callable, Concatenate, Literal, ParamSpec, Sequence, TypeVar
 
 import sqlite_utils
 
-from .db import NotFound, StorageError, write_transaction
+from ._sql import iso, write_transaction
+from .errors import NotFound, StorageError
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+T = TypeVar("T")
+S = TypeVar("S", bound="StoreBase")
 
-_BOOL_COLUMNS = {"subscribed", "used_hint", "revealed", "reminders"}
-_JSON_COLUMNS = {"matched", "missed", "question_ids"}
+Access = Literal["read", "write"]
+Row = dict[str, Any]
+"""A row as column name → stored value (the mixins turn it into a model)."""
+
+_ACCESS = "__storage_access__"
 
 
-def guarded(method: F) -> F:
-    """Re-raise sqlite3 errors as StorageError naming the database file, so
-    the bot catches one exception type and the log says which file."""
+def reads(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+    """A Store method that only reads: AsyncStore.read runs it on the read-only connection.
+    Its statements see one snapshot (one read transaction), and sqlite3 errors are re-raised
+    as StorageError naming the database file."""
 
     @functools.wraps(method)
-    def wrapper(self: "StoreBase", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            with self._snapshot():
+                return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{method.__name__} failed: {exc}", self.path) from exc
+
+    setattr(wrapper, _ACCESS, "read")
+    return wrapper
+
+
+def writes(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+    """A Store method that writes (AsyncStore.write only). sqlite3 errors are re-raised as
+    StorageError naming the database file, so the bot catches one exception type."""
+
+    @functools.wraps(method)
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
             raise StorageError(f"{method.__name__} failed: {exc}", self.path) from exc
 
-    return wrapper  # type: ignore[return-value]
+    setattr(wrapper, _ACCESS, "write")
+    return wrapper
 
 
-def to_dict(keys: list[str], row: tuple) -> dict:
-    """A row as a plain dict: 0/1 flags become bools, JSON lists are parsed."""
-    out = dict(zip(keys, row))
-    for key in _BOOL_COLUMNS:
-        value = out.get(key)
-        if value is not None:
-            out[key] = bool(value)
-    for key in _JSON_COLUMNS:
-        value = out.get(key)
-        if isinstance(value, str):
-            out[key] = json.loads(value)
-    return out
+def access_of(method: object) -> Access | None:
+    """"read" or "write" for a Store API method, None for anything else."""
+    value = getattr(method, _ACCESS, None)
+    return value if value in ("read", "write") else None
 
 
 class StoreBase:
@@ -51,31 +69,53 @@ class StoreBase:
     db: sqlite_utils.Database
     path: str
 
-    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        # sqlite-utils' Database.execute is this call plus an optional tracer the store does not
-        # set; an answer runs about fifteen statements, so the wrapper is skipped.
-        return self.db.conn.execute(sql, params if isinstance(params, tuple) else tuple(params))
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.db.conn.execute(sql, tuple(params))
 
-    def _all(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         cursor = self._exec(sql, params)
         keys = [column[0] for column in cursor.description]
-        return [to_dict(keys, row) for row in cursor.fetchall()]
+        return [dict(zip(keys, row)) for row in cursor.fetchall()]
 
-    def _one(self, sql: str, params: Iterable[Any] = ()) -> dict | None:
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         cursor = self._exec(sql, params)
-        row = cursor.fetchone()
-        if row is None:
+        rows = cursor.fetchall()  # to the end: an INSERT ... RETURNING is done only then
+        if not rows:
             return None
-        return to_dict([column[0] for column in cursor.description], row)
+        return dict(zip([column[0] for column in cursor.description], rows[0]))
 
-    def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._exec(sql, params).fetchone()
         return row[0] if row else None
 
-    def _tx(self):
+    def _tx(self) -> AbstractContextManager[sqlite_utils.Database]:
         return write_transaction(self.db)
 
-    def _require(self, row: dict | None, what: str) -> dict:
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction around a read method's statements (none if already inside
+        one), so a method that reads twice never sees a write land in between."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _mark_done(self, update_id: int, now: datetime) -> bool:
+        """Mark an inbox update handled and forget its payload (inside the caller's
+        transaction when there is one); True if it was pending."""
+        return self._exec(
+            """UPDATE inbox SET done_at = ?, payload = NULL
+               WHERE update_id = ? AND done_at IS NULL""",
+            (iso(now), update_id),
+        ).rowcount > 0
+
+    def _require(self, row: T | None, what: str) -> T:
         if row is None:
             raise NotFound(f"{what} does not exist", self.path)
         return row

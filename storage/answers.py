@@ -1,13 +1,8 @@
 """Question messages, hints, graded attempts, streaks, stats, leaderboards.
 
-Points per attempt: correct 3, partial 1, incorrect 0. Partial answers earn
-something because free-text grading is fuzzy and a half-right answer is
-still practice; correct is worth three partials so that guessing keywords
-does not beat knowing the answer. A revealed answer ("Show answer") is
-stored as incorrect with score 0 and 0 points, whatever the caller passed.
-
-Accuracy is ``(correct + 0.5 * partial) / answered`` (0.0 with no answers):
-a partial answer counts half, matching its place between the two verdicts.
+Points, accuracy and which verdicts qualify for a streak are the tutor's rules
+(content/scoring.py); the streak arithmetic is content/streaks.py. Storage sums and
+persists what they define.
 
 A graded answer may carry the learner's new spaced-repetition card and its
 review-log entry (computed by the bot with fsrs); they are written in the
@@ -18,44 +13,40 @@ that moved it, and a duplicate answer moves nothing.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from . import streaks
-from ._base import guarded
+from content import scoring, streaks
+from content.calendar import local_date, zone
+from content.streaks import StreakState
+
+from . import _rows
+from ._base import reads, writes
+from ._sql import iso, whole_second
 from .cards import CardsMixin, card_row, review_row
-from .db import iso, parse_iso, whole_second
 from .migrations import SOURCES, VERDICTS
-from .schedule import local_date, zone
-from .streaks import StreakState
-
-POINTS = {"correct": 3, "partial": 1, "incorrect": 0}
-QUALIFYING = frozenset({"correct", "partial"})
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    """What the bot needs to reply after grading: the new attempt's id and
-    points, the stored streak after it, whether this answer was the first
-    qualifying one of the user's local day (the streak moved), and how many
-    streak freezes it just spent to bridge missed days (0 almost always;
-    > 0 is the moment to say "a freeze saved your streak")."""
-
-    attempt_id: int
-    points: int
-    streak: StreakState
-    is_new_day: bool
-    freezes_used: int = 0
+from .models import (
+    AnswerContext,
+    Attempt,
+    AttemptResult,
+    CardDict,
+    LeaderboardRow,
+    QuestionMessage,
+    ReviewDict,
+    StreakInfo,
+    TopicStats,
+    UserStats,
+)
 
 
 class AnswersMixin(CardsMixin):
     # ---- question messages and hints ---------------------------------------
 
-    @guarded
+    @writes
     def record_question_message(
         self, chat_id: int, message_id: int, question_id: str, source: str,
         user_id: int | None, now: datetime, *, interview_id: int | None = None,
-    ) -> dict:
+    ) -> QuestionMessage:
         """Remember which question a sent message carries, so a reply to it
         (even days later) is graded against the right question. Idempotent.
         ``interview_id`` links a mock-interview question to its interview,
@@ -69,22 +60,24 @@ class AnswersMixin(CardsMixin):
                ON CONFLICT (chat_id, message_id) DO NOTHING""",
             (chat_id, message_id, question_id, source, user_id, iso(now), interview_id),
         )
-        return self.get_question_message(chat_id, message_id)  # type: ignore[return-value]
+        return self._require(self.get_question_message(chat_id, message_id),
+                             f"question message {message_id} in chat {chat_id}")
 
-    @guarded
-    def get_question_message(self, chat_id: int, message_id: int) -> dict | None:
+    @reads
+    def get_question_message(self, chat_id: int, message_id: int) -> QuestionMessage | None:
         """The question behind a message, or None if it is not a question."""
-        return self._one(
+        row = self._one(
             "SELECT * FROM question_messages WHERE chat_id = ? AND message_id = ?",
             (chat_id, message_id),
         )
+        return _rows.question_message(row) if row is not None else None
 
-    @guarded
-    def open_question(self, chat_id: int, user_id: int) -> dict | None:
+    @reads
+    def open_question(self, chat_id: int, user_id: int) -> QuestionMessage | None:
         """The latest question message in the chat that this user has not
         answered or revealed yet: in a private chat, the question a plain
         (non-reply) message is an answer to. None if there is none."""
-        return self._one(
+        row = self._one(
             """SELECT qm.* FROM question_messages AS qm
                WHERE qm.chat_id = ? AND NOT EXISTS (
                    SELECT 1 FROM attempts AS a
@@ -93,8 +86,9 @@ class AnswersMixin(CardsMixin):
                ORDER BY qm.sent_at DESC, qm.message_id DESC LIMIT 1""",
             (chat_id, user_id),
         )
+        return _rows.question_message(row) if row is not None else None
 
-    @guarded
+    @writes
     def mark_hint_used(self, user_id: int, chat_id: int, message_id: int, now: datetime) -> bool:
         """Record that the user asked for a hint on this question message;
         True the first time. record_attempt then stores used_hint=True."""
@@ -106,7 +100,7 @@ class AnswersMixin(CardsMixin):
         )
         return cursor.rowcount > 0
 
-    @guarded
+    @reads
     def hint_used(self, user_id: int, chat_id: int, message_id: int) -> bool:
         """Whether the user asked for a hint on this question message (the
         bot needs it before grading: a hint costs the FSRS "Easy")."""
@@ -116,44 +110,42 @@ class AnswersMixin(CardsMixin):
             (user_id, chat_id, message_id),
         ) is not None
 
-    @guarded
+    @reads
     def answer_context(
-        self, user_id: int, chat_id: int, replied_message_id: int | None = None, *,
-        touch: tuple[str | None, str | None, str | None, datetime] | None = None,
-    ) -> dict:
-        """Everything grading one answer needs to read, in one call (one hop to the storage thread
-        instead of five; bench/answer_cost.py):
+        self, user_id: int, chat_id: int, replied_message_id: int | None = None,
+    ) -> AnswerContext:
+        """Everything grading one answer needs to read, in one call and one snapshot:
 
-        * ``user`` — the users row (None for someone never seen). ``touch=(first_name, username,
-          language, now)`` creates or refreshes it first, as :meth:`touch_user` does (group
-          members answer without /start);
+        * ``user`` — None for someone never seen (group members answer without /start: the
+          bot calls :meth:`touch_user` first);
         * ``question`` — the question message answered: the replied-to message if it carries a
           question, else the chat's latest one this user has not answered (:meth:`open_question`);
         * ``attempt`` — this user's earlier attempt on it (the answer is then a repeat);
         * ``used_hint`` and ``card`` — what the FSRS rating needs.
         """
-        user = self.touch_user(user_id, *touch) if touch is not None else self.get_user(user_id)
+        user_row = self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        user = _rows.user(user_row) if user_row is not None else None
         question = None
         if replied_message_id is not None:
             question = self.get_question_message(chat_id, replied_message_id)
         if question is None:
             question = self.open_question(chat_id, user_id)
-        context = {"user": user, "question": question, "attempt": None, "used_hint": False, "card": None}
-        if question is not None:
-            message_id = question["message_id"]
-            context["attempt"] = self.get_attempt(user_id, chat_id, message_id)
-            context["used_hint"] = self.hint_used(user_id, chat_id, message_id)
-            context["card"] = self.get_card(user_id, question["question_id"])
-        return context
+        if question is None:
+            return AnswerContext(user, None)
+        message_id = question.message_id
+        return AnswerContext(user, question, self.get_attempt(user_id, chat_id, message_id),
+                             self.hint_used(user_id, chat_id, message_id),
+                             self.get_card(user_id, question.question_id))
 
     # ---- attempts and streaks ------------------------------------------------
 
-    @guarded
+    @writes
     def record_attempt(
         self, *, user_id: int, chat_id: int, question_id: str, question_message_id: int,
-        topic: str | None, score: float, verdict: str, matched: list[str],
+        topic: str | None, score: float, verdict: str, matched: Sequence[str],
         used_hint: bool, revealed: bool, now: datetime, tz_name: str,
-        day_start_hour: int = 0, card: dict | None = None, review: dict | None = None,
+        day_start_hour: int = 0, card: CardDict | None = None, review: ReviewDict | None = None,
+        inbox_update_id: int | None = None,
     ) -> AttemptResult | None:
         """Store one graded answer and update the streak, in one transaction.
 
@@ -169,6 +161,10 @@ class AnswersMixin(CardsMixin):
         review log, linked to the attempt; both in the same transaction, and
         neither for a duplicate. They are validated before anything is
         written (ValueError).
+
+        ``inbox_update_id`` marks that inbox update done in the same transaction
+        (also for a duplicate), so a crash cannot record the answer and leave
+        its update pending, nor the reverse.
         """
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {verdict!r}")
@@ -181,9 +177,11 @@ class AnswersMixin(CardsMixin):
         now = whole_second(now)  # the streak state must equal what is stored
         if revealed:
             verdict, score = "incorrect", 0.0
-        points = POINTS[verdict]
+        points = scoring.points_for(verdict)
         day = local_date(now, tz_name, day_start_hour)
         with self._tx():
+            if inbox_update_id is not None:
+                self._mark_done(inbox_update_id, now)
             # used_hint: the caller's word, or a hint taken since the caller looked (read here,
             # inside the transaction, as part of the INSERT: one statement less per answer)
             cursor = self._exec(
@@ -203,10 +201,10 @@ class AnswersMixin(CardsMixin):
             )
             if cursor.rowcount == 0:
                 return None
-            attempt_id = cursor.lastrowid
+            attempt_id = int(cursor.lastrowid or 0)
             before = self._streak_state(user_id)
             after, is_new_day, freezes_used = before, False, 0
-            if verdict in QUALIFYING:
+            if scoring.qualifies(verdict):
                 after, freezes_used = self._advance_streak(
                     user_id, before, now, tz_name, day_start_hour)
                 is_new_day = before.last_at is None or (
@@ -232,12 +230,13 @@ class AnswersMixin(CardsMixin):
         self._save_streak(user_id, update.state, now)
         return update.state, update.freezes_used
 
-    @guarded
+    @writes
     def recompute_streak(self, user_id: int, now: datetime) -> StreakState:
         """Rebuild the stored streak from the user's stored attempts (repair
         tool, and the path for out-of-order answers)."""
         history = [
-            (parse_iso(a["answered_at"]), a["tz"], a["day_start_hour"], a["verdict"] in QUALIFYING)
+            (_rows.instant(a["answered_at"]), a["tz"], a["day_start_hour"],
+             scoring.qualifies(a["verdict"]))
             for a in self._all(
                 """SELECT answered_at, tz, day_start_hour, verdict FROM attempts
                    WHERE user_id = ? ORDER BY answered_at, id""",
@@ -257,7 +256,7 @@ class AnswersMixin(CardsMixin):
             return streaks.EMPTY
         current, longest, last_day, last_at, freezes = row
         return StreakState(current, longest, date.fromisoformat(last_day) if last_day else None,
-                           parse_iso(last_at), freezes)
+                           _rows.maybe_instant(last_at), freezes)
 
     def _save_streak(self, user_id: int, state: StreakState, now: datetime) -> None:
         self._exec(
@@ -273,21 +272,22 @@ class AnswersMixin(CardsMixin):
              iso(state.last_at) if state.last_at else None, iso(now), state.freezes),
         )
 
-    @guarded
+    @reads
     def streak_state(self, user_id: int) -> StreakState:
         """The stored streak (``current`` as of the last qualifying answer)."""
         return self._streak_state(user_id)
 
-    @guarded
-    def get_attempt(self, user_id: int, chat_id: int, question_message_id: int) -> dict | None:
+    @reads
+    def get_attempt(self, user_id: int, chat_id: int, question_message_id: int) -> Attempt | None:
         """This user's graded attempt on a question message, or None."""
-        return self._one(
+        row = self._one(
             """SELECT * FROM attempts
                WHERE user_id = ? AND chat_id = ? AND question_message_id = ?""",
             (user_id, chat_id, question_message_id),
         )
+        return _rows.attempt(row) if row is not None else None
 
-    @guarded
+    @reads
     def streak(
         self, user_id: int, now: datetime, tz_name: str, day_start_hour: int | None = None,
     ) -> tuple[int, int]:
@@ -300,38 +300,34 @@ class AnswersMixin(CardsMixin):
         state = self._streak_state(user_id)
         return streaks.displayed_current(state, now, tz_name, day_start_hour), state.longest
 
-    @guarded
-    def streak_info(self, user_id: int, now: datetime, tz_name: str) -> dict:
+    @reads
+    def streak_info(self, user_id: int, now: datetime, tz_name: str) -> StreakInfo:
         """The /streak screen: ``current`` (as displayed now, in ``tz_name``
         with the user's own day start hour), ``longest``, ``freezes`` held
         and ``last_day`` (local date of the last qualifying answer, or None).
         A new method rather than a third element in :meth:`streak`, whose
         (current, longest) shape existing callers unpack."""
         state = self._streak_state(user_id)
-        return {
-            "current": streaks.displayed_current(state, now, tz_name,
-                                                 self._day_start_hour(user_id)),
-            "longest": state.longest,
-            "freezes": state.freezes,
-            "last_day": state.last_day.isoformat() if state.last_day else None,
-        }
+        return StreakInfo(
+            streaks.displayed_current(state, now, tz_name, self._day_start_hour(user_id)),
+            state.longest, state.freezes, state.last_day)
 
     def _day_start_hour(self, user_id: int) -> int:
-        return self._scalar(
-            "SELECT day_start_hour FROM users WHERE user_id = ?", (user_id,)) or 0
+        return int(self._scalar(
+            "SELECT day_start_hour FROM users WHERE user_id = ?", (user_id,)) or 0)
 
     # ---- stats -------------------------------------------------------------
 
-    @guarded
-    def user_stats(self, user_id: int, chat_id: int | None = None) -> dict:
+    @reads
+    def user_stats(self, user_id: int, chat_id: int | None = None) -> UserStats:
         """Totals for one user, overall or in one chat: answered, correct,
-        partial, incorrect, accuracy, per_topic {topic: {answered, accuracy}}
-        (attempts without a topic are listed under "unknown"), days_practised
-        (distinct local dates with any attempt) and points_total."""
+        partial, incorrect, accuracy, per_topic (by topic; attempts without a
+        topic are listed under "unknown"), days_practised (distinct local
+        dates with any attempt) and points_total."""
         where, params = "user_id = ?", [user_id]
         if chat_id is not None:
             where, params = "user_id = ? AND chat_id = ?", [user_id, chat_id]
-        totals = self._one(
+        totals = self._require(self._one(
             f"""SELECT COUNT(*) AS answered,
                        COALESCE(SUM(verdict = 'correct'), 0) AS correct,
                        COALESCE(SUM(verdict = 'partial'), 0) AS partial,
@@ -340,36 +336,31 @@ class AnswersMixin(CardsMixin):
                        COALESCE(SUM(points), 0) AS points_total
                 FROM attempts WHERE {where}""",
             params,
-        ) or {}
-        per_topic = {}
-        for row in self._all(
+        ), "totals")
+        per_topic = tuple(
+            TopicStats(row["topic"], row["answered"],
+                       scoring.accuracy(row["correct"], row["partial"], row["answered"]))
+            for row in self._all(
             f"""SELECT COALESCE(topic, 'unknown') AS topic, COUNT(*) AS answered,
                        SUM(verdict = 'correct') AS correct, SUM(verdict = 'partial') AS partial
                 FROM attempts WHERE {where}
                 GROUP BY COALESCE(topic, 'unknown') ORDER BY 1""",
-            params,
-        ):
-            per_topic[row["topic"]] = {
-                "answered": row["answered"],
-                "accuracy": _accuracy(row["correct"], row["partial"], row["answered"]),
-            }
-        return {
-            "answered": totals["answered"],
-            "correct": totals["correct"],
-            "partial": totals["partial"],
-            "incorrect": totals["incorrect"],
-            "accuracy": _accuracy(totals["correct"], totals["partial"], totals["answered"]),
-            "per_topic": per_topic,
-            "days_practised": totals["days_practised"],
-            "points_total": totals["points_total"],
-        }
+                params,
+            ))
+        return UserStats(
+            answered=totals["answered"], correct=totals["correct"], partial=totals["partial"],
+            incorrect=totals["incorrect"],
+            accuracy=scoring.accuracy(totals["correct"], totals["partial"], totals["answered"]),
+            per_topic=per_topic, days_practised=totals["days_practised"],
+            points_total=totals["points_total"])
 
-    @guarded
-    def leaderboard(self, chat_id: int, since: datetime | None, limit: int = 10) -> list[dict]:
+    @reads
+    def leaderboard(self, chat_id: int, since: datetime | None,
+                    limit: int = 10) -> list[LeaderboardRow]:
         """Top members of a chat by points since ``since`` (None = all time).
         Ties: more correct answers first, then fewer attempts, then user id,
         so the order is stable between two /top commands."""
-        return self._all(
+        return [_rows.leaderboard_row(row) for row in self._all(
             """SELECT a.user_id, u.first_name, u.username, SUM(a.points) AS points,
                       COUNT(*) AS answered, SUM(a.verdict = 'correct') AS correct
                FROM attempts AS a JOIN users AS u ON u.user_id = a.user_id
@@ -378,8 +369,4 @@ class AnswersMixin(CardsMixin):
                ORDER BY points DESC, correct DESC, answered ASC, a.user_id ASC
                LIMIT ?""",
             (chat_id, iso(since) if since is not None else "", limit),
-        )
-
-
-def _accuracy(correct: int, partial: int, answered: int) -> float:
-    return (correct + 0.5 * partial) / answered if answered else 0.0
+        )]

@@ -18,9 +18,12 @@ a card moves exactly when an answer is recorded, never otherwise.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from ._base import StoreBase, guarded
-from .db import iso
+from . import _rows
+from ._base import StoreBase, reads
+from ._sql import iso
+from .models import CardDict, DueCard, ReviewDict, ReviewRecord
 
 CARD_KEYS = ("card_id", "state", "step", "stability", "difficulty", "due", "last_review")
 CARD_STATES = (1, 2, 3)  # fsrs.State: Learning, Review, Relearning
@@ -55,7 +58,7 @@ def _optional_float(value: object, what: str) -> float | None:
     return float(value)
 
 
-def card_row(card: dict) -> tuple:
+def card_row(card: CardDict) -> tuple[Any, ...]:
     """Validated column values (card_id, state, step, stability, difficulty,
     due, last_review) of a ``Card.to_dict()`` dict."""
     missing = [key for key in CARD_KEYS if key not in card]
@@ -73,7 +76,7 @@ def card_row(card: dict) -> tuple:
     )
 
 
-def review_row(review: dict) -> tuple:
+def review_row(review: ReviewDict) -> tuple[Any, ...]:
     """Validated (card_id, rating, reviewed_at, duration) of a
     ``ReviewLog.to_dict()`` dict."""
     missing = [key for key in ("card_id", "rating", "review_datetime") if key not in review]
@@ -89,8 +92,8 @@ def review_row(review: dict) -> tuple:
 
 
 class CardsMixin(StoreBase):
-    @guarded
-    def get_card(self, user_id: int, question_id: str) -> dict | None:
+    @reads
+    def get_card(self, user_id: int, question_id: str) -> CardDict | None:
         """The user's card for a question with exactly the keys of
         ``Card.to_dict()`` (so ``Card.from_dict`` takes it), or None for a
         question the user has never answered."""
@@ -99,42 +102,44 @@ class CardsMixin(StoreBase):
             (user_id, question_id),
         )
 
-    @guarded
-    def due_cards(self, user_id: int, now: datetime, limit: int = 10) -> list[dict]:
+    @reads
+    def due_cards(self, user_id: int, now: datetime, limit: int = 10) -> list[DueCard]:
         """Cards due at ``now`` (``due <= now``), most overdue first, then by
-        question id so the order is deterministic. Each dict has
-        ``question_id``, the ``Card.to_dict()`` keys and ``reps`` (reviews
-        so far). One range scan of ``cards_due``."""
-        return self._all(
+        question id so the order is deterministic, each with its
+        ``Card.to_dict()`` and ``reps`` (reviews so far). One range scan of
+        ``cards_due``."""
+        rows = self._all(
             f"""SELECT question_id, {', '.join(CARD_KEYS)}, reps FROM cards
                 WHERE user_id = ? AND due <= ?
                 ORDER BY due, question_id LIMIT ?""",
             (user_id, iso(now), limit),
         )
+        return [DueCard(row["question_id"], {key: row[key] for key in CARD_KEYS}, row["reps"])
+                for row in rows]
 
-    @guarded
+    @reads
     def card_question_ids(self, user_id: int) -> set[str]:
         """Questions the user has a card for, i.e. has already been asked and
         answered (or revealed): the picker avoids them for new questions."""
         rows = self._exec("SELECT question_id FROM cards WHERE user_id = ?", (user_id,))
         return {row[0] for row in rows.fetchall()}
 
-    @guarded
-    def review_logs(self) -> list[dict]:
+    @reads
+    def review_logs(self) -> list[ReviewRecord]:
         """Every review of every user, oldest first (``reviewed_at``, then
-        insertion order), as ``user_id, question_id`` plus the keys of
-        ``ReviewLog.to_dict()`` (``card_id, rating, review_datetime,
-        review_duration``): the input of the FSRS optimizer
-        (``tutor-bot export-reviews``). Reads the whole table by design."""
-        return self._all(
+        insertion order), with the fields of ``ReviewLog.to_dict()``
+        (``card_id, rating, review_datetime, review_duration``): the input of
+        the FSRS optimizer (``tutor-bot export-reviews``). Reads the whole
+        table by design."""
+        return [_rows.review_record(row) for row in self._all(
             """SELECT user_id, question_id, card_id, rating,
                       reviewed_at AS review_datetime, duration AS review_duration
                FROM review_log ORDER BY reviewed_at, id""",
-        )
+        )]
 
     # ---- written by record_attempt, inside its transaction -----------------
 
-    def _save_card(self, user_id: int, question_id: str, values: tuple) -> None:
+    def _save_card(self, user_id: int, question_id: str, values: tuple[Any, ...]) -> None:
         self._exec(
             """INSERT INTO cards (user_id, question_id, card_id, state, step, stability,
                                   difficulty, due, last_review, reps)
@@ -147,7 +152,7 @@ class CardsMixin(StoreBase):
             (user_id, question_id, *values),
         )
 
-    def _log_review(self, user_id: int, question_id: str, values: tuple,
+    def _log_review(self, user_id: int, question_id: str, values: tuple[Any, ...],
                     attempt_id: int) -> None:
         self._exec(
             """INSERT INTO review_log (user_id, question_id, card_id, rating, reviewed_at,

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ._base import StoreBase, guarded
-from .db import day_text, iso, parse_iso
+from content.calendar import format_push_time, local_date, next_push_at, parse_tz
+
+from . import _rows
+from ._base import Row, StoreBase, reads, writes
+from ._sql import day_text, iso
 from .migrations import CHAT_TYPES
-from .schedule import format_push_time, local_date, next_push_at, parse_tz
+from .models import Chat, Delivery, DueChat
 from .users import check_level
 
 _SETTABLE_STATUSES = ("active", "blocked", "left")
@@ -29,11 +32,11 @@ _SETTABLE_STATUSES = ("active", "blocked", "left")
 class ChatsMixin(StoreBase):
     # ---- chats -------------------------------------------------------------
 
-    @guarded
+    @writes
     def ensure_chat(
         self, chat_id: int, type: str, title: str | None, now: datetime,
         default_tz: str, default_push_time: str,
-    ) -> dict:
+    ) -> Chat:
         """Create the chat on first contact (subscribed, active, scheduled
         with the defaults) or refresh its title; return the row.
 
@@ -44,7 +47,7 @@ class ChatsMixin(StoreBase):
             raise ValueError(f"chat type must be one of {', '.join(CHAT_TYPES)}; got {type!r}")
         tz, push_time = parse_tz(default_tz), format_push_time(default_push_time)
         with self._tx():
-            row = self.get_chat(chat_id)
+            row = self._chat_row(chat_id)
             if row is None:
                 self._exec(
                     """INSERT INTO chats (chat_id, type, title, tz, push_time, level,
@@ -55,30 +58,31 @@ class ChatsMixin(StoreBase):
                 )
             elif title is not None and title != row["title"]:
                 self._exec("UPDATE chats SET title = ? WHERE chat_id = ?", (title, chat_id))
-            return self.get_chat(chat_id)  # type: ignore[return-value]
+            return self._chat(chat_id)
 
-    @guarded
-    def get_chat(self, chat_id: int) -> dict | None:
-        """The chats row, or None."""
-        return self._one("SELECT * FROM chats WHERE chat_id = ?", (chat_id,))
+    @reads
+    def get_chat(self, chat_id: int) -> Chat | None:
+        """The chat, or None."""
+        row = self._chat_row(chat_id)
+        return _rows.chat(row) if row is not None else None
 
-    @guarded
-    def reactivate_chat(self, chat_id: int, now: datetime) -> dict:
+    @writes
+    def reactivate_chat(self, chat_id: int, now: datetime) -> Chat:
         """A blocked/left chat whose user writes again is active again (and
         rescheduled); active and migrated chats are left as they are."""
         with self._tx():
-            row = self._chat(chat_id)
+            row = self._existing_chat_row(chat_id)
             if row["status"] in ("blocked", "left"):
                 self._exec("UPDATE chats SET status = 'active' WHERE chat_id = ?", (chat_id,))
                 self._reschedule(chat_id, now)
-            return self.get_chat(chat_id)  # type: ignore[return-value]
+            return self._chat(chat_id)
 
-    @guarded
+    @writes
     def update_chat_settings(
         self, chat_id: int, now: datetime, *, tz: str | None = None,
         push_time: str | None = None, level: str | None = None,
         subscribed: bool | None = None,
-    ) -> dict:
+    ) -> Chat:
         """Change any of tz / push time / level / subscription and reschedule.
 
         Values are validated first (ValueError, nothing written). A push
@@ -95,14 +99,14 @@ class ChatsMixin(StoreBase):
         if subscribed is not None:
             changes["subscribed"] = 1 if subscribed else 0
         with self._tx():
-            self._chat(chat_id)
+            self._existing_chat_row(chat_id)
             for column, value in changes.items():  # column names are literals above
                 self._exec(f"UPDATE chats SET {column} = ? WHERE chat_id = ?", (value, chat_id))
             self._reschedule(chat_id, now)
-            return self.get_chat(chat_id)  # type: ignore[return-value]
+            return self._chat(chat_id)
 
-    @guarded
-    def set_chat_status(self, chat_id: int, status: str, now: datetime) -> dict:
+    @writes
+    def set_chat_status(self, chat_id: int, status: str, now: datetime) -> Chat:
         """Mark a chat 'blocked' (bot blocked / Forbidden), 'left' (bot removed
         from a group) or 'active'. Only active chats have a next_push_at.
         'migrated' is set by :meth:`migrate_chat` only."""
@@ -110,13 +114,13 @@ class ChatsMixin(StoreBase):
             raise ValueError(f"status must be one of {', '.join(_SETTABLE_STATUSES)}; "
                              f"got {status!r}")
         with self._tx():
-            self._chat(chat_id)
+            self._existing_chat_row(chat_id)
             self._exec("UPDATE chats SET status = ? WHERE chat_id = ?", (status, chat_id))
             self._reschedule(chat_id, now)
-            return self.get_chat(chat_id)  # type: ignore[return-value]
+            return self._chat(chat_id)
 
-    @guarded
-    def migrate_chat(self, old_id: int, new_id: int, now: datetime) -> dict:
+    @writes
+    def migrate_chat(self, old_id: int, new_id: int, now: datetime) -> Chat:
         """A group became a supergroup (new chat id): move everything over.
 
         The new row inherits settings and subscription (a row already created
@@ -129,10 +133,10 @@ class ChatsMixin(StoreBase):
         would otherwise collide with them. The old row becomes 'migrated'.
         """
         with self._tx():
-            old = self._chat(old_id)
+            old = self._existing_chat_row(old_id)
             if old["status"] == "migrated":
                 return self._chat(old["migrated_to"])
-            new = self.get_chat(new_id)
+            new = self._chat_row(new_id)
             title = new["title"] if new and new["title"] else old["title"]
             self._exec(
                 """INSERT INTO chats (chat_id, type, title, tz, push_time, level,
@@ -172,17 +176,17 @@ class ChatsMixin(StoreBase):
                 (new_id, old_id),
             )
             self._reschedule(new_id, now)
-            return self.get_chat(new_id)  # type: ignore[return-value]
+            return self._chat(new_id)
 
     # ---- schedule ----------------------------------------------------------
 
-    @guarded
-    def due_chats(self, now: datetime, limit: int = 1000) -> list[dict]:
-        """Chats whose daily push is due at ``now``, earliest first.
+    @writes
+    def due_chats(self, now: datetime, limit: int = 1000) -> list[DueChat]:
+        """Chats whose daily push is due at ``now``, earliest first, each with
+        its current local date: the one to claim.
 
-        One range scan of the partial index ``chats_due``. Each row gets a
-        ``local_date`` key: the chat's current local date, the one to claim.
-        Schedules left stale by downtime (next_push_at on an earlier local
+        One range scan of the partial index ``chats_due``. A write (run it with
+        AsyncStore.write): schedules left stale by downtime (next_push_at on an earlier local
         day than today) are re-aimed at today's push instant here and only
         returned if that instant has passed, so a bot that was down never
         sends yesterday's question and never sends today's early.
@@ -193,17 +197,17 @@ class ChatsMixin(StoreBase):
                ORDER BY next_push_at LIMIT ?""",
             (iso(now), limit),
         )
-        due, stale = [], []
+        due: list[DueChat] = []
+        stale: list[Row] = []
         for row in rows:
             today = local_date(now, row["tz"])
-            if local_date(parse_iso(row["next_push_at"]), row["tz"]) < today:
+            if local_date(_rows.instant(row["next_push_at"]), row["tz"]) < today:
                 stale.append(row)
                 row["next_push_at"] = iso(next_push_at(
                     now, row["tz"], row["push_time"], self._last_delivered(row["chat_id"])))
                 if row["next_push_at"] > iso(now):
                     continue
-            row["local_date"] = today.isoformat()
-            due.append(row)
+            due.append(DueChat(_rows.chat(row), today))
         if stale:
             with self._tx():
                 for row in stale:
@@ -211,12 +215,12 @@ class ChatsMixin(StoreBase):
                                (row["next_push_at"], row["chat_id"]))
         return due
 
-    @guarded
-    def skip_today(self, chat_id: int, now: datetime) -> dict:
+    @writes
+    def skip_today(self, chat_id: int, now: datetime) -> Chat:
         """Nothing to send today (e.g. no unseen question fits the level):
         move next_push_at to tomorrow's push instant without a delivery."""
         with self._tx():
-            row = self._chat(chat_id)
+            row = self._existing_chat_row(chat_id)
             if row["subscribed"] and row["status"] == "active":
                 today = local_date(now, row["tz"])
                 last = self._last_delivered(chat_id)
@@ -224,9 +228,9 @@ class ChatsMixin(StoreBase):
                                    max(today, last) if last else today)
                 self._exec("UPDATE chats SET next_push_at = ? WHERE chat_id = ?",
                            (iso(nxt), chat_id))
-            return self.get_chat(chat_id)  # type: ignore[return-value]
+            return self._chat(chat_id)
 
-    @guarded
+    @reads
     def recent_questions(self, chat_id: int, n: int = 10) -> list[str]:
         """Question ids of the chat's last ``n`` daily deliveries (pending
         ones included) and quizzes, newest first, so the picker can avoid
@@ -246,7 +250,7 @@ class ChatsMixin(StoreBase):
 
     # ---- deliveries --------------------------------------------------------
 
-    @guarded
+    @writes
     def claim_delivery(
         self, chat_id: int, local_date: date | str, question_id: str, now: datetime,
     ) -> bool:
@@ -258,7 +262,7 @@ class ChatsMixin(StoreBase):
         """
         day = day_text(local_date)
         with self._tx():
-            self._chat(chat_id)
+            self._existing_chat_row(chat_id)
             cursor = self._exec(
                 """INSERT INTO deliveries (chat_id, local_date, question_id, state, claimed_at)
                    VALUES (?, ?, ?, 'pending', ?)
@@ -270,14 +274,14 @@ class ChatsMixin(StoreBase):
             self._reschedule(chat_id, now)
             return True
 
-    @guarded
+    @writes
     def complete_delivery(
         self, chat_id: int, local_date: date | str, message_id: int, now: datetime,
-    ) -> dict:
+    ) -> Delivery:
         """The push was sent: in one transaction mark the delivery 'sent',
         record its question message (so replies map back to the question)
         and advance next_push_at to the next day's push. Idempotent for the
-        same message id; returns the delivery row."""
+        same message id; returns the delivery."""
         day = day_text(local_date)
         with self._tx():
             delivery = self._require(self._delivery(chat_id, day),
@@ -286,7 +290,7 @@ class ChatsMixin(StoreBase):
                 if delivery["message_id"] != message_id:
                     raise ValueError(f"delivery for chat {chat_id} on {day} was already "
                                      f"sent as message {delivery['message_id']}")
-                return delivery
+                return _rows.delivery(delivery)
             self._exec(
                 """UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?
                    WHERE chat_id = ? AND local_date = ?""",
@@ -300,9 +304,9 @@ class ChatsMixin(StoreBase):
                 (chat_id, message_id, delivery["question_id"], iso(now)),
             )
             self._reschedule(chat_id, now)
-            return self._delivery(chat_id, day)  # type: ignore[return-value]
+            return _rows.delivery(self._require(self._delivery(chat_id, day), "delivery"))
 
-    @guarded
+    @writes
     def release_delivery(self, chat_id: int, local_date: date | str) -> bool:
         """Drop a pending claim whose send failed for good (e.g. Forbidden).
         The chat stays scheduled for the next day: a permanent failure must
@@ -313,24 +317,30 @@ class ChatsMixin(StoreBase):
         )
         return cursor.rowcount > 0
 
-    @guarded
-    def pending_deliveries(self, older_than: datetime) -> list[dict]:
+    @reads
+    def pending_deliveries(self, older_than: datetime) -> list[Delivery]:
         """Claims still pending that were made before ``older_than``: sends
         interrupted by a crash, to be retried after restart (a retry may
         duplicate a message that did go out; that is the price of never
         silently skipping a day)."""
-        return self._all(
+        return [_rows.delivery(row) for row in self._all(
             """SELECT * FROM deliveries WHERE state = 'pending' AND claimed_at < ?
                ORDER BY claimed_at""",
             (iso(older_than),),
-        )
+        )]
 
     # ---- helpers -----------------------------------------------------------
 
-    def _chat(self, chat_id: int) -> dict:
-        return self._require(self.get_chat(chat_id), f"chat {chat_id}")
+    def _chat_row(self, chat_id: int) -> Row | None:
+        return self._one("SELECT * FROM chats WHERE chat_id = ?", (chat_id,))
 
-    def _delivery(self, chat_id: int, day: str) -> dict | None:
+    def _existing_chat_row(self, chat_id: int) -> Row:
+        return self._require(self._chat_row(chat_id), f"chat {chat_id}")
+
+    def _chat(self, chat_id: int) -> Chat:
+        return _rows.chat(self._existing_chat_row(chat_id))
+
+    def _delivery(self, chat_id: int, day: str) -> Row | None:
         return self._one("SELECT * FROM deliveries WHERE chat_id = ? AND local_date = ?",
                          (chat_id, day))
 
@@ -344,7 +354,7 @@ class ChatsMixin(StoreBase):
 
     def _reschedule(self, chat_id: int, now: datetime) -> None:
         """Recompute next_push_at from settings, status and deliveries."""
-        row = self._chat(chat_id)
+        row = self._existing_chat_row(chat_id)
         value = None
         if row["subscribed"] and row["status"] == "active":
             value = iso(next_push_at(now, row["tz"], row["push_time"],

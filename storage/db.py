@@ -1,4 +1,4 @@
-"""Opening the SQLite file safely, errors, and write transactions.
+"""Opening the SQLite file safely.
 
 One bad file must never be made worse: before anything is written, the file
 is checked (SQLite header, readable schema, known application and schema
@@ -10,39 +10,20 @@ as it was.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
 
 import sqlite_utils
 
-from .schedule import as_utc
+from ._sql import day_text, db_path, iso, parse_iso, whole_second, write_transaction
+from .errors import NotFound, SchemaTooNew, StorageError
+from .migrations import APPLICATION_ID, MIGRATIONS, migrate
+
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "NotFound", "SchemaTooNew", "StorageError",
+           "day_text", "db_path", "iso", "open_db", "parse_iso", "whole_second",
+           "write_transaction"]
 
 BUSY_TIMEOUT_MS = 5000
-# PRAGMA application_id marks the file as ours ("DLTB"), so the bot refuses
-# to migrate some other program's SQLite database it was pointed at by mistake.
-APPLICATION_ID = 0x444C5442
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class StorageError(Exception):
-    """Any storage failure. The message always names the database path,
-    because the operator's first question is "which file?"."""
-
-    def __init__(self, message: str, path: str | Path | None = None):
-        self.path = str(path) if path is not None else None
-        super().__init__(f"{message} [database: {self.path}]" if path is not None else message)
-
-
-class SchemaTooNew(StorageError):
-    """The file was written by a newer version of the bot. Refusing (and not
-    touching the file) is the only safe move: older code cannot know what the
-    newer columns mean."""
-
-
-class NotFound(StorageError):
-    """A method was asked to change a user or chat that does not exist."""
 
 
 def open_db(path: str | Path, *, verify: bool = True) -> sqlite_utils.Database:
@@ -78,8 +59,6 @@ def open_db(path: str | Path, *, verify: bool = True) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         if conn.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
             raise StorageError("this SQLite build cannot enforce foreign keys", path)
-        from .migrations import migrate  # migrations imports this module
-
         migrate(db)
         return db
     except StorageError:
@@ -108,8 +87,6 @@ def _check_header(path: Path) -> None:
 
 def _check_contents(conn: sqlite3.Connection, path: Path, verify: bool) -> None:
     """Read-only checks done before the first write (WAL switch, migration)."""
-    from .migrations import MIGRATIONS
-
     try:
         tables = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
@@ -134,69 +111,3 @@ def _check_contents(conn: sqlite3.Connection, path: Path, verify: bool) -> None:
             "version). The file was not modified", path)
 
 
-def db_path(db: sqlite_utils.Database) -> str:
-    """The file behind a connection, for error messages."""
-    for _, name, file in db.conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return file or ":memory:"
-    return "?"
-
-
-@contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """All-or-nothing write block using ``BEGIN IMMEDIATE``.
-
-    sqlite-utils' ``db.atomic()`` issues a deferred ``BEGIN``: the write lock
-    is then taken at the first write, and a transaction that read first can
-    fail at once with SQLITE_BUSY (the busy timeout does not apply to that
-    upgrade) when another connection committed in between. ``BEGIN
-    IMMEDIATE`` takes the write lock up front, where ``busy_timeout`` waits.
-    Nested use falls back to ``db.atomic()`` (a savepoint).
-    """
-    conn = db.conn
-    if conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC ISO 8601 text to the second ('2025-03-30T01:00:00Z').
-
-    It sorts lexically in time order, so SQL compares instants as text, and
-    stays readable in a SQLite shell. Seconds are enough (Telegram's own
-    timestamps are whole seconds) and the 12 bytes saved per instant matter:
-    a daily answer writes seven of them, counting indexes.
-    """
-    # isoformat pads the year to four digits (strftime's %Y does not, for years < 1000) and
-    # is faster: a graded answer formats seven instants.
-    return as_utc(moment).isoformat(timespec="seconds")[:19] + "Z"
-
-
-def whole_second(moment: datetime) -> datetime:
-    """``moment`` in UTC, truncated to the second, i.e. exactly as stored."""
-    return as_utc(moment).replace(microsecond=0)
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def day_text(day: date | str) -> str:
-    """'YYYY-MM-DD' from a date or an already formatted (validated) string."""
-    if isinstance(day, datetime):
-        raise TypeError(f"expected a local date, got the datetime {day!r}")
-    return day.isoformat() if isinstance(day, date) else date.fromisoformat(day).isoformat()

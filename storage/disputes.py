@@ -15,20 +15,23 @@ message: a second press returns the first dispute unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
-from ._base import StoreBase, guarded
-from .db import iso
+from . import _rows
+from ._base import StoreBase, reads, writes
+from ._sql import iso
 from .migrations import VERDICTS
+from .models import Dispute
 
 
 class DisputesMixin(StoreBase):
-    @guarded
+    @writes
     def record_dispute(
         self, *, user_id: int, chat_id: int, question_id: str, question_message_id: int,
-        reply: str, verdict: str, score: float, matched: list[str], missed: list[str],
+        reply: str, verdict: str, score: float, matched: Sequence[str], missed: Sequence[str],
         now: datetime,
-    ) -> dict:
+    ) -> Dispute:
         """Store a dispute (status 'open') of the user's graded answer to a
         question message and return it; if one exists already, return that
         one unchanged. The grade fields are the grader's output, kept so
@@ -44,20 +47,19 @@ class DisputesMixin(StoreBase):
              json.dumps(list(matched), ensure_ascii=False),
              json.dumps(list(missed), ensure_ascii=False), iso(now)),
         )
-        return self._one(
+        return _rows.dispute(self._require(self._one(
             """SELECT * FROM disputes
                WHERE user_id = ? AND chat_id = ? AND question_message_id = ?""",
             (user_id, chat_id, question_message_id),
-        )  # type: ignore[return-value]
+        ), "dispute"))
 
-    @guarded
-    def open_disputes(self) -> list[dict]:
-        """Every open dispute, oldest first (``tutor-bot content-disputes``);
-        ``matched`` and ``missed`` come back as lists."""
-        return self._all(
-            "SELECT * FROM disputes WHERE status = 'open' ORDER BY created_at, id")
+    @reads
+    def open_disputes(self) -> list[Dispute]:
+        """Every open dispute, oldest first (``tutor-bot content-disputes``)."""
+        return [_rows.dispute(row) for row in self._all(
+            "SELECT * FROM disputes WHERE status = 'open' ORDER BY created_at, id")]
 
-    @guarded
+    @writes
     def resolve_dispute(self, dispute_id: int) -> bool:
         """Close a dispute once the content was fixed (or the grade stands);
         True if it was open."""

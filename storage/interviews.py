@@ -12,18 +12,21 @@ answers are found for the summary.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
-from ._base import StoreBase, guarded
-from .db import iso
+from . import _rows
+from ._base import StoreBase, reads, writes
+from ._sql import iso
+from .models import Interview, InterviewAnswer
 
 
 class InterviewsMixin(StoreBase):
-    @guarded
+    @writes
     def start_interview(
-        self, chat_id: int, user_id: int, question_ids: list[str], label: str,
+        self, chat_id: int, user_id: int, question_ids: Sequence[str], label: str,
         now: datetime, *, replace: bool = False,
-    ) -> dict | None:
+    ) -> Interview | None:
         """Start an interview over ``question_ids`` (in order) labelled with
         the topic or level it was built from; returns it at position 0.
 
@@ -41,50 +44,50 @@ class InterviewsMixin(StoreBase):
                 if not replace:
                     return None
                 self._exec("UPDATE interviews SET finished_at = ? WHERE id = ?",
-                           (iso(now), active["id"]))
+                           (iso(now), active.id))
             cursor = self._exec(
                 """INSERT INTO interviews (chat_id, user_id, topic_or_level, question_ids,
                        position, started_at)
                    VALUES (?, ?, ?, ?, 0, ?)""",
                 (chat_id, user_id, label, json.dumps(ids, ensure_ascii=False), iso(now)),
             )
-            return self._interview(cursor.lastrowid)
+            return self._interview(int(cursor.lastrowid or 0))
 
-    @guarded
-    def active_interview(self, chat_id: int, user_id: int) -> dict | None:
+    @reads
+    def active_interview(self, chat_id: int, user_id: int) -> Interview | None:
         """The user's unfinished interview in this chat, or None."""
         return self._active_interview(chat_id, user_id)
 
-    @guarded
-    def get_interview(self, interview_id: int) -> dict | None:
+    @reads
+    def get_interview(self, interview_id: int) -> Interview | None:
         """An interview by id (finished or not), or None."""
         return self._interview(interview_id)
 
-    @guarded
-    def advance_interview(self, interview_id: int, now: datetime) -> dict:
+    @writes
+    def advance_interview(self, interview_id: int, now: datetime) -> Interview:
         """Move to the next question; past the last one the interview is
         finished (``finished_at = now``, ``position == len(question_ids)``).
         A finished interview is returned unchanged, so a repeated "next"
         cannot overrun it. NotFound for an unknown id."""
         with self._tx():
             row = self._require(self._interview(interview_id), f"interview {interview_id}")
-            if row["finished_at"] is not None:
+            if row.finished_at is not None:
                 return row
-            position = row["position"] + 1
-            finished = iso(now) if position >= len(row["question_ids"]) else None
+            position = row.position + 1
+            finished = iso(now) if position >= len(row.question_ids) else None
             self._exec("UPDATE interviews SET position = ?, finished_at = ? WHERE id = ?",
-                       (min(position, len(row["question_ids"])), finished, interview_id))
-            return self._interview(interview_id)  # type: ignore[return-value]
+                       (min(position, len(row.question_ids)), finished, interview_id))
+            return self._require(self._interview(interview_id), f"interview {interview_id}")
 
-    @guarded
-    def interview_results(self, interview_id: int) -> list[dict]:
+    @reads
+    def interview_results(self, interview_id: int) -> list[InterviewAnswer]:
         """The graded answers to the interview's questions, in the order the
         questions were sent (then by answer time): one row per answer, with
         ``question_id, message_id, user_id, first_name, username, verdict,
         score, topic, answered_at``. Private: at most one row per question;
         group: one per member who answered. Unanswered questions have no
         row. A revealed answer counts as an incorrect one, score 0."""
-        return self._all(
+        return [_rows.interview_answer(row) for row in self._all(
             """SELECT qm.question_id, qm.message_id, a.user_id, u.first_name, u.username,
                       a.verdict, a.score, a.topic, a.answered_at
                FROM question_messages AS qm
@@ -94,14 +97,16 @@ class InterviewsMixin(StoreBase):
                WHERE qm.interview_id = ?
                ORDER BY qm.sent_at, qm.message_id, a.answered_at, a.id""",
             (interview_id,),
-        )
+        )]
 
-    def _interview(self, interview_id: int) -> dict | None:
-        return self._one("SELECT * FROM interviews WHERE id = ?", (interview_id,))
+    def _interview(self, interview_id: int) -> Interview | None:
+        row = self._one("SELECT * FROM interviews WHERE id = ?", (interview_id,))
+        return _rows.interview(row) if row is not None else None
 
-    def _active_interview(self, chat_id: int, user_id: int) -> dict | None:
-        return self._one(
+    def _active_interview(self, chat_id: int, user_id: int) -> Interview | None:
+        row = self._one(
             """SELECT * FROM interviews
                WHERE chat_id = ? AND user_id = ? AND finished_at IS NULL""",
             (chat_id, user_id),
         )
+        return _rows.interview(row) if row is not None else None

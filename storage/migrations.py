@@ -26,7 +26,12 @@ from typing import Callable
 
 import sqlite_utils
 
-from .db import APPLICATION_ID, SchemaTooNew, StorageError, db_path, write_transaction
+from ._sql import db_path, write_transaction
+from .errors import SchemaTooNew, StorageError
+
+# PRAGMA application_id marks the file as ours ("DLTB"), so the bot refuses
+# to migrate some other program's SQLite database it was pointed at by mistake.
+APPLICATION_ID = 0x444C5442
 
 LEVELS = ("intermediate", "advanced", "all")
 CHAT_TYPES = ("private", "group", "supergroup")
@@ -268,16 +273,43 @@ def step_3_learning_engine(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+_INBOX_SCHEMA = [
+    # Updates written down before they are confirmed to Telegram (issue 18). payload is the
+    # update's JSON while pending and NULL once done: a done row only remembers the id, for
+    # dedupe, until prune_inbox removes it (the payload may hold a learner's reply text).
+    """CREATE TABLE inbox (
+        update_id   INTEGER PRIMARY KEY,
+        payload     TEXT,
+        received_at TEXT NOT NULL,
+        done_at     TEXT,
+        CHECK ((done_at IS NULL) = (payload IS NOT NULL))
+    )""",
+    "CREATE INDEX inbox_done ON inbox(done_at) WHERE done_at IS NOT NULL",
+    # The ids seen so far become done rows: dedupe carries on across the upgrade.
+    """INSERT INTO inbox (update_id, payload, received_at, done_at)
+        SELECT update_id, NULL, seen_at, seen_at FROM processed_updates""",
+    "DROP TABLE processed_updates",
+]
+
+
+def step_4_inbox(db: sqlite_utils.Database) -> None:
+    """Version 4: the durable inbox of updates, which also takes over the dedupe by update id
+    that ``processed_updates`` did (its rows move over as done)."""
+    for sql in _INBOX_SCHEMA:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     step_1_base_schema,
     step_2_day_start_and_message_index,
     step_3_learning_engine,
+    step_4_inbox,
 ]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
     """The number of migration steps applied to this file."""
-    return db.conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(db: sqlite_utils.Database, target: int | None = None) -> int:

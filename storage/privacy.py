@@ -12,7 +12,10 @@ attempts on those questions survive.
 
 from __future__ import annotations
 
-from ._base import StoreBase, guarded
+import json
+from typing import Any
+
+from ._base import Row, StoreBase, reads, writes
 
 # Tables keyed by user_id whose rows are the user's alone; deleted explicitly
 # as well as by cascade (see delete_user). Literals, never input.
@@ -20,8 +23,25 @@ _OWN_ROWS = ("attempts", "streaks", "hints_used", "cards", "review_log", "remind
              "disputes")
 
 
+# In the export, 0/1 flags read as booleans and JSON lists as lists, as a person expects them.
+_FLAG_COLUMNS = frozenset({"subscribed", "used_hint", "revealed", "reminders"})
+_JSON_COLUMNS = frozenset({"matched", "missed", "question_ids"})
+
+
+def _readable(row: Row | None) -> Row | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for key, value in row.items():
+        if key in _FLAG_COLUMNS and value is not None:
+            out[key] = bool(value)
+        elif key in _JSON_COLUMNS and isinstance(value, str):
+            out[key] = json.loads(value)
+    return out
+
+
 class PrivacyMixin(StoreBase):
-    @guarded
+    @writes
     def delete_user(self, user_id: int) -> bool:
         """Erase every row about the user, in one transaction; True if there
         was anything to erase. Other users' data is left intact."""
@@ -44,17 +64,17 @@ class PrivacyMixin(StoreBase):
                        (user_id,))
             return bool(chats or users)
 
-    @guarded
-    def export_user(self, user_id: int) -> dict:
-        """Everything stored about the user as a JSON-serialisable dict (the
-        answer to a data access request). Reply texts are not stored, except
+    @reads
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about the user as a JSON-serialisable dict of
+        tables and their rows, as stored (the answer to a data access request). Reply texts are not stored, except
         those the user chose to send along with a dispute: they are here."""
         private = self._one(
             "SELECT * FROM chats WHERE chat_id = ? AND type = 'private'", (user_id,))
         streak = self._one(
             "SELECT current, longest, freezes, last_day, last_at, updated_at FROM streaks "
             "WHERE user_id = ?", (user_id,))
-        return {
+        export: dict[str, Row | list[Row] | None] = {
             "user": self._one("SELECT * FROM users WHERE user_id = ?", (user_id,)),
             "streak": streak,
             "private_chat": private,
@@ -87,3 +107,5 @@ class PrivacyMixin(StoreBase):
                 "SELECT * FROM disputes WHERE user_id = ? ORDER BY created_at, id",
                 (user_id,)),
         }
+        return {name: [_readable(row) for row in rows] if isinstance(rows, list)
+                else _readable(rows) for name, rows in export.items()}

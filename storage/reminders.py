@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from ._base import StoreBase, guarded
-from .db import day_text, iso
+from . import _rows
+from ._base import StoreBase, reads, writes
+from ._sql import day_text, iso
+from .models import ReminderCandidate
 
 RECENT = timedelta(days=3)
 # reminders_sent rows older than this are of no use ("today" can never be
@@ -27,18 +29,18 @@ KEEP_SENT = timedelta(days=7)
 
 
 class RemindersMixin(StoreBase):
-    @guarded
-    def reminder_candidates(self, now: datetime, limit: int = 1000) -> list[dict]:
+    @reads
+    def reminder_candidates(self, now: datetime, limit: int = 1000) -> list[ReminderCandidate]:
         """Users who may need an evening reminder at ``now``.
 
-        Each dict: ``user_id``, ``tz`` (the user's zone, else their private
+        Each: ``user_id``, ``tz`` (the user's zone, else their private
         chat's), ``day_start_hour``, ``current`` and ``freezes`` (as
         stored, not as displayed), ``last_day`` and ``last_at`` of the last
         qualifying answer. Users already reminded for a day after
         ``last_day`` are left out, so reminded users stop taking up the
         ``limit``; oldest ``last_at`` first (they have the least time left).
         """
-        return self._all(
+        return [_rows.reminder_candidate(row) for row in self._all(
             """SELECT s.user_id, COALESCE(u.tz, c.tz) AS tz, u.day_start_hour,
                       s.current, s.freezes, s.last_day, s.last_at
                FROM streaks AS s
@@ -51,9 +53,9 @@ class RemindersMixin(StoreBase):
                      WHERE r.user_id = s.user_id AND r.local_date > s.last_day)
                ORDER BY s.last_at, s.user_id LIMIT ?""",
             (iso(now - RECENT), limit),
-        )
+        )]
 
-    @guarded
+    @writes
     def mark_reminded(self, user_id: int, local_date: date | str, now: datetime) -> bool:
         """Claim the reminder for (user, local date): True the first time
         only. Call before sending and send only on True. Also drops this

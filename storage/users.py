@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ._base import StoreBase, guarded
-from .db import iso
+from content.calendar import parse_tz
+
+from . import _rows
+from ._base import StoreBase, reads, writes
+from ._sql import iso
 from .migrations import LEVELS
-from .schedule import parse_tz
+from .models import Level, User
 
 
-def check_level(level: str) -> str:
+def check_level(level: str) -> Level:
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-    return level
+    return level  # type: ignore[return-value]  # checked against LEVELS just above
 
 
 class UsersMixin(StoreBase):
-    @guarded
+    @writes
     def touch_user(
         self, user_id: int, first_name: str | None, username: str | None,
         language: str | None, now: datetime,
-    ) -> dict:
+    ) -> User:
         """Create or refresh a user from an incoming update.
 
         Names are overwritten (a removed @username must disappear), a missing
@@ -29,7 +32,7 @@ class UsersMixin(StoreBase):
         they are the user's own settings.
         """
         at = iso(now)
-        self._exec(
+        row = self._one(
             """INSERT INTO users (user_id, first_name, username, language,
                                   created_at, last_seen_at)
                VALUES (?, ?, ?, ?, ?, ?)
@@ -37,50 +40,51 @@ class UsersMixin(StoreBase):
                    first_name = excluded.first_name,
                    username = excluded.username,
                    language = COALESCE(excluded.language, users.language),
-                   last_seen_at = excluded.last_seen_at""",
+                   last_seen_at = excluded.last_seen_at
+               RETURNING *""",
             (user_id, first_name, username, language, at, at),
         )
-        return self.get_user(user_id)  # type: ignore[return-value]
+        return _rows.user(self._require(row, f"user {user_id}"))
 
-    @guarded
-    def get_user(self, user_id: int) -> dict | None:
-        """The users row, or None for someone the bot has never seen."""
-        return self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
+    @reads
+    def get_user(self, user_id: int) -> User | None:
+        """The user, or None for someone the bot has never seen."""
+        row = self._one("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        return _rows.user(row) if row is not None else None
 
-    @guarded
-    def set_user_tz(self, user_id: int, tz: str | None) -> dict:
+    @writes
+    def set_user_tz(self, user_id: int, tz: str | None) -> User:
         """Set the user's time zone (None = fall back to the chat's/default).
 
-        Input goes through :func:`schedule.parse_tz`, so "+05:30" or
+        Input goes through :func:`content.calendar.parse_tz`, so "+05:30" or
         "europe/berlin" are stored in canonical, reloadable form; an unknown
         zone raises ValueError before anything is written.
         """
         value = parse_tz(tz) if tz is not None else None
         return self._set_user(user_id, "tz", value)
 
-    @guarded
-    def set_user_level(self, user_id: int, level: str) -> dict:
+    @writes
+    def set_user_level(self, user_id: int, level: str) -> User:
         """Set the question level ('intermediate' | 'advanced' | 'all')."""
         return self._set_user(user_id, "level", check_level(level))
 
-    @guarded
-    def set_user_day_start_hour(self, user_id: int, hour: int) -> dict:
+    @writes
+    def set_user_day_start_hour(self, user_id: int, hour: int) -> User:
         """Set the hour (0-23) at which the user's day starts for streaks."""
-        if not isinstance(hour, int) or not 0 <= hour <= 23:
+        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
             raise ValueError(f"day start hour must be an integer 0..23; got {hour!r}")
         return self._set_user(user_id, "day_start_hour", hour)
 
-    @guarded
-    def set_user_reminders(self, user_id: int, on: bool) -> dict:
+    @writes
+    def set_user_reminders(self, user_id: int, on: bool) -> User:
         """Turn the evening streak reminder on or off (new users: on). It is
         a nudge the user did not ask for, so one word must stop it."""
         if not isinstance(on, bool):
             raise ValueError(f"reminders must be True or False; got {on!r}")
         return self._set_user(user_id, "reminders", int(on))
 
-    def _set_user(self, user_id: int, column: str, value: object) -> dict:
+    def _set_user(self, user_id: int, column: str, value: object) -> User:
         # column is one of the literals above, never user input
-        cursor = self._exec(f"UPDATE users SET {column} = ? WHERE user_id = ?", (value, user_id))
-        if cursor.rowcount == 0:
-            self._require(None, f"user {user_id}")
-        return self.get_user(user_id)  # type: ignore[return-value]
+        row = self._one(f"UPDATE users SET {column} = ? WHERE user_id = ? RETURNING *",
+                        (value, user_id))
+        return _rows.user(self._require(row, f"user {user_id}"))
