@@ -1,7 +1,9 @@
-"""`tutor-bot`: run the bot, and tools for content authors (list, check, grade, ask).
+"""`tutor-bot`: run the bot, tools for content authors (list, check, grade, ask) and for the
+bot's owner (backup, doctor).
 
 Every content command takes `--json` so scripts can use it; errors go to stderr with exit
-code 2 (usage) or 1 (content problems), never a traceback.
+code 2 (usage, or a missing database: no tool but `run` creates one) or 1 (content or database
+problems), never a traceback.
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from content import ContentError, find_questions, grade_reply, load_bank, read_bank
 from content.bank import QUESTIONS_DIR, TOPICS_FILE
+
+if TYPE_CHECKING:
+    from storage.models import Dispute
 
 
 def _out(obj) -> None:
@@ -115,14 +122,28 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def _store(args):
-    """The database named by --db, TUTOR_DB or tutor.db; a bad file is one clear line, exit 1."""
+def _db_path(args) -> Path:
+    """The database named by --db, TUTOR_DB or tutor.db (in the current directory, like the bot)."""
     import os
 
-    from storage.db import StorageError
-    from storage.store import Store
+    return Path(args.db or os.environ.get("TUTOR_DB") or "tutor.db")
 
-    path = args.db or os.environ.get("TUTOR_DB") or "tutor.db"
+
+def _store(args):
+    """The existing database named by --db, TUTOR_DB or tutor.db; a missing file is one line
+    naming it and exit 2, a bad file one line and exit 1.
+
+    Checked before Store.open, which creates a missing file: run from the wrong directory,
+    `content disputes` used to create an empty tutor.db there and report "no open disputes".
+    """
+    from storage import StorageError, Store
+    from storage.backup import MissingDatabase, require_database
+
+    try:
+        path = require_database(_db_path(args))
+    except MissingDatabase as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         return Store.open(path)
     except StorageError as exc:
@@ -136,9 +157,14 @@ def cmd_export_reviews(args) -> int:
 
     store = _store(args)
     try:
-        logs = optimizer_logs(store.review_logs())
+        records = store.review_logs()
     finally:
         store.close()
+    logs = optimizer_logs([
+        {"card_id": r.card_id, "rating": r.rating, "review_datetime": r.review_datetime.isoformat(),
+         "review_duration": r.review_duration}
+        for r in records
+    ])
     text = json.dumps(logs, ensure_ascii=False, indent=None)
     if args.out and args.out != "-":
         Path(args.out).write_text(text + "\n", encoding="utf-8")
@@ -148,17 +174,14 @@ def cmd_export_reviews(args) -> int:
     return 0
 
 
-def group_disputes(disputes: list[dict]) -> dict:
+def group_disputes(disputes: Iterable[Dispute]) -> dict[str, dict[str, Any]]:
     """Open disputes by question, then by missed key term: where an alias is probably missing."""
-    grouped: dict[str, dict] = {}
+    grouped: dict[str, dict[str, Any]] = {}
     for d in disputes:
-        entry = grouped.setdefault(d["question_id"], {"count": 0, "missed": {}, "replies": []})
+        entry = grouped.setdefault(d.question_id, {"count": 0, "missed": {}, "replies": []})
         entry["count"] += 1
-        entry["replies"].append({"reply": d.get("reply") or "", "verdict": d.get("verdict"), "score": d.get("score")})
-        missed = d.get("missed") or []
-        if isinstance(missed, str):
-            missed = json.loads(missed)
-        for term in missed:
+        entry["replies"].append({"reply": d.reply or "", "verdict": d.verdict, "score": d.score})
+        for term in d.missed:
             entry["missed"][term] = entry["missed"].get(term, 0) + 1
     return dict(sorted(grouped.items(), key=lambda kv: -kv[1]["count"]))
 
@@ -184,6 +207,50 @@ def cmd_content_disputes(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    """A consistent copy of the live database (storage/backup.py), integrity checked."""
+    from storage.backup import DatabaseProblem, backup_database
+
+    source = _db_path(args)
+    progress = None
+    if sys.stderr.isatty():
+        def progress(done: int, total: int) -> None:
+            sys.stderr.write(f"\rcopying {source}: {100 * done // max(total, 1)}%")
+            sys.stderr.flush()
+    try:
+        result = backup_database(source, Path(args.path), progress=progress)
+    except DatabaseProblem as exc:
+        if progress is not None:
+            sys.stderr.write("\n")
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if progress is not None:
+        sys.stderr.write("\n")
+    print(f"backed up {source.absolute()} to {result.path}: {result.pages} pages, "
+          f"{result.bytes / 1048576:.1f} MiB, schema version {result.schema_version}, integrity ok, "
+          f"{result.seconds:.2f} s")
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    """Settings, Telegram, database and question bank, one line per check (bot/doctor.py)."""
+    import asyncio
+    import logging
+    import os
+
+    from bot import doctor
+
+    # httpx logs request URLs, which contain the token, at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    checks = asyncio.run(doctor.run_checks(
+        dict(os.environ), db_path=_db_path(args), questions=Path(args.questions), topics=Path(args.topics),
+        webhook_url=args.webhook_url))
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    for check in checks:
+        print(doctor.redact(check.line(), [token]))
+    return doctor.exit_code(checks)
+
+
 def cmd_run(args) -> int:
     import logging
 
@@ -199,7 +266,7 @@ def cmd_run(args) -> int:
         print("error: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?); get the current one from @BotFather",
               file=sys.stderr)
         return 2
-    except Exception:  # noqa: BLE001 — logged through the redacting handler, traceback included
+    except Exception:
         logging.getLogger("bot").critical("the bot stopped on an unexpected error", exc_info=True)
         return 1
 
@@ -234,6 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
     export.add_argument("--out", help="output file (default: standard output)")
     export.set_defaults(func=cmd_export_reviews)
+
+    backup = sub.add_parser("backup", help="copy the database while the bot runs, integrity checked")
+    backup.add_argument("path", help="the backup file, or a directory for a time-stamped file in it")
+    backup.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    backup.set_defaults(func=cmd_backup)
+
+    doctor = sub.add_parser("doctor", help="check the token, Telegram, the database and the question bank")
+    doctor.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    doctor.add_argument("--webhook-url", help="the URL the bot runs with in webhook mode (default: polling)")
+    doctor.set_defaults(func=cmd_doctor)
 
     grade = sub.add_parser("grade", help="grade a reply: tutor-bot grade QUESTION_ID \"reply\"")
     grade.add_argument("question_id", nargs="?")

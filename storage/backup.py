@@ -15,9 +15,9 @@ import os
 import sqlite3
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Pages copied per step of the online backup: 1024 pages of 4 KiB is 4 MiB, so progress
@@ -116,7 +116,8 @@ def integrity_problems(conn: sqlite3.Connection, limit: int = 3) -> list[str]:
         rows = conn.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
     except sqlite3.DatabaseError as exc:
         return [str(exc)]
-    problems = [str(row[0]) for row in rows]
+    # A problem can span lines ("*** in database main ***\nOn tree page ..."): one line each.
+    problems = [" ".join(str(row[0]).split()) for row in rows]
     return [] if problems == ["ok"] else problems
 
 
