@@ -96,18 +96,35 @@ async def run_checks(
     now: datetime | None = None,
 ) -> list[Check]:
     """Every check, in the order an owner would fix things: settings, Telegram, database,
-    content."""
-    checks = [check_config(env, db_path)]
+    content. A check that crashes becomes a failed line: doctor is what an owner runs when
+    something is wrong, so it must report, never stop at a traceback."""
     token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip()
+    checks = _guarded("settings", token, lambda: [check_config(env, db_path)])
     if token:
-        checks += await check_telegram(
-            token, env.get("TELEGRAM_BASE_URL") or None, webhook_url=webhook_url, limits=limits,
-            now=now or datetime.now(UTC))
+        try:
+            checks += await check_telegram(
+                token, env.get("TELEGRAM_BASE_URL") or None, webhook_url=webhook_url, limits=limits,
+                now=now or datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001 — reported as a failed check
+            checks.append(_crashed("Telegram", exc, token))
     else:
         checks.append(Check.skipped("Telegram", "not checked without a token"))
-    checks += check_database(db_path, limits)
-    checks.append(check_bank(questions, topics))
+    checks += _guarded("database", token, lambda: check_database(db_path, limits))
+    checks += _guarded("question bank", token, lambda: [check_bank(questions, topics)])
     return checks
+
+
+def _guarded(name: str, token: str, run: Callable[[], list[Check]]) -> list[Check]:
+    try:
+        return run()
+    except Exception as exc:  # noqa: BLE001 — reported as a failed check
+        return [_crashed(name, exc, token)]
+
+
+def _crashed(name: str, exc: Exception, token: str) -> Check:
+    detail = " ".join(f"the check itself failed: {exc.__class__.__name__}: {exc}".split())
+    return Check.failed(name, redact(detail, [token]), "a bug in the bot or its files: run `tutor-bot doctor` "
+                        "again after reinstalling; report it with this line if it stays")
 
 
 def check_config(env: Mapping[str, str], db_path: str | Path) -> Check:
