@@ -221,6 +221,12 @@ class ReviewRecord:
     review_datetime: datetime
     review_duration: int | None
 
+    def review_log(self) -> ReviewDict:
+        """The fsrs ``ReviewLog.to_dict()`` form, which ``ReviewLog.from_dict`` reads."""
+        return {"card_id": self.card_id, "rating": self.rating,
+                "review_datetime": self.review_datetime.isoformat(),
+                "review_duration": self.review_duration}
+
 
 @dataclass(frozen=True, slots=True)
 class ReminderCandidate:

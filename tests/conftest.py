@@ -1,17 +1,21 @@
-"""Shared fixtures: a fake Telegram server, a controllable clock, and the real bot running against them."""
+"""Shared fixtures: a storage file, a controllable clock, a fake Telegram server, and the real bot
+running against them.
+
+The bot fixtures import bot/ inside the fixture, so the storage and rules tests run without it.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.app import build_application, start_app, stop_app
-from bot.config import Config
-from content import load_bank
-from tests.fake_telegram import FakeTelegram
+from storage.aio import AsyncStore
+from storage.store import Store
 
 MINI_BANK = Path(__file__).parent / "data" / "mini_bank"
 
@@ -25,7 +29,7 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, **kwargs) -> datetime:
+    def advance(self, **kwargs: float) -> datetime:
         self.now += timedelta(**kwargs)
         return self.now
 
@@ -33,28 +37,62 @@ class Clock:
         self.now = moment
 
 
+# ---- storage ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where a test's database file goes (created by whoever opens it first)."""
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """A fresh, migrated database file and a Store on it."""
+    s = Store.open(db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def astore(db_path: Path) -> AsyncIterator[AsyncStore]:
+    """The same, through AsyncStore (its writer and reader threads)."""
+    s = await AsyncStore.open(db_path)
+    yield s
+    await s.close()
+
+
+# ---- the bot ---------------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
-def bank():
+def bank() -> Any:
     """The bot tests run on a two-question bank so every grade they expect is known exactly."""
+    from content import load_bank
+
     return load_bank(MINI_BANK / "questions", MINI_BANK / "topics.toml")
 
 
 @pytest.fixture
-def clock():
+def clock() -> Clock:
     return Clock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # a Monday, 08:00 UTC
 
 
 @pytest.fixture
-async def tg():
+async def tg() -> AsyncIterator[Any]:
+    from tests.fake_telegram import FakeTelegram
+
     server = await FakeTelegram().start()
     yield server
     await server.stop()
 
 
 @pytest.fixture
-def make_config(tmp_path, tg):
-    def make(**overrides) -> Config:
-        values = dict(
+def make_config(tmp_path: Path, tg: Any) -> Callable[..., Any]:
+    from bot.config import Config
+
+    def make(**overrides: Any) -> Config:
+        values: dict[str, Any] = dict(
             token=tg.token,
             base_url=tg.base_url,
             db_path=str(tmp_path / "tutor.db"),
@@ -70,11 +108,14 @@ def make_config(tmp_path, tg):
 
 
 @pytest.fixture
-async def run_bot(make_config, clock, bank):
+async def run_bot(make_config: Callable[..., Any], clock: Clock,
+                  bank: Any) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     """Start the real application against the fake server; stops everything at teardown."""
+    from bot.app import build_application, start_app, stop_app
+
     started = []
 
-    async def run(**overrides):
+    async def run(**overrides: Any) -> Any:
         app = build_application(make_config(**overrides), bank=bank, clock=clock, rng=random.Random(7))
         await start_app(app)
         started.append(app)

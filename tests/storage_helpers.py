@@ -1,12 +1,12 @@
-"""Shared helpers for the storage tests (imported, not a conftest)."""
+"""Helpers the storage tests share: an exact-instant shorthand and one-line ways to create a
+learner, a chat, a question and an answer. Plain functions (the fixtures are in conftest.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from pathlib import Path
+from typing import Any
 
-import pytest
-
+from storage.models import AttemptResult, CardDict, Chat, QuestionMessage, ReviewDict, User
 from storage.store import Store
 
 UTC = timezone.utc
@@ -20,33 +20,26 @@ def at(text: str) -> datetime:
 T0 = at("2025-03-10 12:00")
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "bot.db")
-    yield s
-    s.close()
-
-
-def add_user(s: Store, user_id: int, name: str = "Ada", now: datetime = T0) -> dict:
+def add_user(s: Store, user_id: int, name: str = "Ada", now: datetime = T0) -> User:
     return s.touch_user(user_id, name, name.lower(), "en", now)
 
 
 def add_private_chat(s: Store, user_id: int, now: datetime = T0, tz: str = "UTC",
-                     push_time: str = "09:00") -> dict:
+                     push_time: str = "09:00") -> Chat:
     return s.ensure_chat(user_id, "private", None, now, tz, push_time)
 
 
 def ask(s: Store, chat_id: int, message_id: int, question_id: str = "q-1",
         source: str = "quiz", user_id: int | None = None, now: datetime = T0,
-        interview_id: int | None = None) -> dict:
+        interview_id: int | None = None) -> QuestionMessage:
     return s.record_question_message(chat_id, message_id, question_id, source, user_id, now,
                                      interview_id=interview_id)
 
 
 def answer(s: Store, user_id: int, chat_id: int, message_id: int, now: datetime = T0,
            verdict: str = "correct", tz: str = "UTC", question_id: str = "q-1",
-           topic: str | None = "cnn", **kw):
-    args = dict(user_id=user_id, chat_id=chat_id, question_id=question_id,
+           topic: str | None = "cnn", **kw: Any) -> AttemptResult | None:
+    args: dict[str, Any] = dict(user_id=user_id, chat_id=chat_id, question_id=question_id,
                 question_message_id=message_id, topic=topic,
                 score={"correct": 1.0, "partial": 0.5, "incorrect": 0.0}[verdict],
                 verdict=verdict, matched=["convolution"], used_hint=False, revealed=False,
@@ -58,7 +51,7 @@ def answer(s: Store, user_id: int, chat_id: int, message_id: int, now: datetime 
 def card(card_id: int = 4242, due: str = "2025-03-12T12:00:00+00:00", state: int = 2,
          step: int | None = None, stability: float | None = 2.3065,
          difficulty: float | None = 2.118, last_review: str | None = "2025-03-10T12:00:00+00:00",
-         ) -> dict:
+         ) -> CardDict:
     """A dict shaped exactly like fsrs' ``Card.to_dict()``."""
     return dict(card_id=card_id, state=state, step=step, stability=stability,
                 difficulty=difficulty, due=due, last_review=last_review)
@@ -66,7 +59,7 @@ def card(card_id: int = 4242, due: str = "2025-03-12T12:00:00+00:00", state: int
 
 def review(card_id: int = 4242, rating: int = 3,
            review_datetime: str = "2025-03-10T12:00:00.123456+00:00",
-           review_duration: int | None = None) -> dict:
+           review_duration: int | None = None) -> ReviewDict:
     """A dict shaped exactly like fsrs' ``ReviewLog.to_dict()``."""
     return dict(card_id=card_id, rating=rating, review_datetime=review_datetime,
                 review_duration=review_duration)
@@ -77,7 +70,7 @@ STAYS = 55555
 GROUP = -1001234
 
 
-def populate(store):
+def populate(store: Store) -> None:
     """Both users have rows in every table; GONE asked a quiz in the group
     that STAYS answered, and started a group interview STAYS answered."""
     for user_id, name in [(GONE, "Robert"), (STAYS, "Alice")]:
@@ -98,16 +91,18 @@ def populate(store):
                              verdict="partial", score=0.5, matched=["a"], missed=["b"], now=T0)
         store.mark_reminded(user_id, date(2025, 3, 11), at("2025-03-11 19:00"))
         interview = store.start_interview(user_id, user_id, ["q-iv-1", "q-iv-2"], "cnn", T0)
+        assert interview is not None
         ask(store, user_id, 9, "q-iv-1", source="interview", user_id=user_id,
-            interview_id=interview["id"])
+            interview_id=interview.id)
         answer(store, user_id, user_id, 9, question_id="q-iv-1",
                card=card(card_id=user_id % 1000 + 2), review=review(card_id=user_id % 1000 + 2))
     store.ensure_chat(GROUP, "supergroup", "Study group", T0, "UTC", "09:00")
     ask(store, GROUP, 20, "q-group-quiz", user_id=GONE)
     ask(store, GROUP, 21, "q-group-daily", source="daily")
     group_interview = store.start_interview(GROUP, GONE, ["q-group-iv"], "advanced", T0)
+    assert group_interview is not None
     ask(store, GROUP, 22, "q-group-iv", source="interview", user_id=GONE,
-        interview_id=group_interview["id"])
+        interview_id=group_interview.id)
     for user_id in (GONE, STAYS):
         store.mark_hint_used(user_id, GROUP, 20, T0)
         answer(store, user_id, GROUP, 20, question_id="q-group-quiz")
@@ -117,3 +112,4 @@ def populate(store):
                              question_message_id=21, reply="I was right", verdict="incorrect",
                              score=0.0, matched=[], missed=["kernel"], now=T0)
     store.seen_update(31337, T0)
+    store.inbox_add([(31338, '{"update_id": 31338}')], T0)

@@ -1,11 +1,24 @@
-from datetime import date, datetime, timedelta, timezone
+"""The tutor's calendar (content/calendar.py): local days, push instants, time zones and parsing
+what learners type. Pure: no SQLite, the clock is an argument."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from storage.schedule import (
-    local_date, next_push_at, parse_push_time, parse_tz, push_instant, zone,
+from content.calendar import (
+    local_date,
+    next_push_at,
+    parse_push_time,
+    parse_small_int,
+    parse_tz,
+    push_instant,
+    zone,
 )
-from storage_fixtures import at
+
+
+def at(text: str) -> datetime:
+    """An exact UTC instant: at("2025-03-30 01:00")."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def test_local_date_follows_the_users_zone():
@@ -82,7 +95,7 @@ def test_parse_push_time_accepts_hh_mm(text, expected):
     assert (parsed.hour, parsed.minute) == expected
 
 
-@pytest.mark.parametrize("text", ["24:00", "12:60", "noon", "12", "", "1:2"])
+@pytest.mark.parametrize("text", ["24:00", "12:60", "noon", "12", "", "1:2", "①:00", "١٢:٠٠"])
 def test_parse_push_time_rejects_anything_else_with_a_helpful_message(text):
     with pytest.raises(ValueError, match="HH:MM|range"):
         parse_push_time(text)
@@ -103,6 +116,7 @@ def test_parse_push_time_rejects_anything_else_with_a_helpful_message(text):
     ("+0", "UTC"),
     ("utc", "UTC"),
     ("Etc/GMT-5", "Etc/GMT-5"),
+    ("  ASIA/KOLKATA ", "Asia/Kolkata"),
 ])
 def test_parse_tz_accepts_iana_names_and_utc_offsets(text, expected):
     assert parse_tz(text) == expected
@@ -110,7 +124,7 @@ def test_parse_tz_accepts_iana_names_and_utc_offsets(text, expected):
 
 
 @pytest.mark.parametrize("text", ["Mars/Olympus", "+15", "-13", "+5:75", "", "UTC+",
-                                  "../../etc/passwd", "Berlin"])
+                                  "../../etc/passwd", "Berlin", "+①", "UTC+٥"])
 def test_parse_tz_rejects_unknown_zones_with_a_helpful_message(text):
     with pytest.raises(ValueError, match="IANA name"):
         parse_tz(text)
@@ -125,3 +139,20 @@ def test_etc_gmt_sign_is_inverted_which_is_why_offsets_are_stored_as_utc_plus():
     moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
     assert moment.astimezone(zone("Etc/GMT-5")).utcoffset() == timedelta(hours=5)
     assert moment.astimezone(zone(parse_tz("+5"))).utcoffset() == timedelta(hours=5)
+
+
+def test_zone_names_are_case_insensitive_whatever_the_file_system():
+    assert zone("europe/berlin") == zone("Europe/Berlin")
+    assert local_date(at("2025-03-10 23:30"), "EUROPE/BERLIN") == date(2025, 3, 11)
+
+
+@pytest.mark.parametrize("text, expected", [("4", 4), (" 0 ", 0), ("23", 23), ("07", 7)])
+def test_parse_small_int_reads_ascii_digits_in_range(text, expected):
+    assert parse_small_int(text, 0, 23) == expected
+
+
+@pytest.mark.parametrize("text", ["①", "²", "٤", "24", "-1", "4.5", "", "  ", "four",
+                                  "9" * 5000])
+def test_parse_small_int_is_none_for_anything_else_never_an_exception(text):
+    # issue 18: "/daystart ①" crashed its handler: "①".isdigit() is True, int("①") raises.
+    assert parse_small_int(text, 0, 23) is None

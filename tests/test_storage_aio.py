@@ -1,253 +1,162 @@
+"""AsyncStore: Store methods from asyncio, writes on one writer thread, reads on a read-only
+reader thread (datasette's model). No sleeps: the races below are staged with events."""
+
 import asyncio
+import functools
 import sqlite3
 import threading
-import time
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from storage_helpers import T0, card, review
 
-from storage import aio
-from storage.aio import ON_LOOP, AsyncStore
-from storage.db import StorageError
+from storage._base import writes
+from storage.aio import AsyncStore
+from storage.errors import StorageError
+from storage.models import AttemptResult, User
 from storage.store import Store
-from storage_fixtures import T0, card, review
+
+WAL_LIMIT = 16 * 1024 * 1024  # issue 18: the WAL stays under 16 MB during any push
 
 
-async def wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
-async def test_async_store_runs_store_methods_via_call_and_attribute_proxies(tmp_path):
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    user = await astore.call("touch_user", 1, "Ada", "ada", "en", T0)
-    assert user["first_name"] == "Ada"
-    assert (await astore.get_user(1))["username"] == "ada"
-    await astore.ensure_chat(1, "private", None, T0, "UTC", "09:00")
-    await astore.record_question_message(1, 10, "q", "quiz", 1, T0)
-    result = await astore.record_attempt(
-        user_id=1, chat_id=1, question_id="q", question_message_id=10, topic="cnn",
-        score=1.0, verdict="correct", matched=[], used_hint=False, revealed=False,
-        now=T0, tz_name="UTC")
-    assert result.points == 3 and result.freezes_used == 0
-    await astore.record_question_message(1, 11, "q2", "review", 1, T0)
-    await astore.record_attempt(
-        user_id=1, chat_id=1, question_id="q2", question_message_id=11, topic="cnn",
-        score=1.0, verdict="correct", matched=[], used_hint=False, revealed=False,
+async def test_read_and_write_run_store_methods_and_return_their_models(astore):
+    user = await astore.write(Store.touch_user, 1, "Ada", "ada", "en", T0)
+    assert isinstance(user, User) and user.first_name == "Ada"
+    assert await astore.read(Store.get_user, 1) == user
+    await astore.write(Store.ensure_chat, 1, "private", None, T0, "UTC", "09:00")
+    await astore.write(Store.record_question_message, 1, 11, "q2", "review", 1, T0)
+    result = await astore.write(
+        Store.record_attempt, user_id=1, chat_id=1, question_id="q2", question_message_id=11,
+        topic="cnn", score=1.0, verdict="correct", matched=[], used_hint=False, revealed=False,
         now=T0, tz_name="UTC", card=card(), review=review())
-    assert (await astore.get_card(1, "q2"))["card_id"] == 4242
-    assert (await astore.streak_info(1, T0, "UTC"))["current"] == 1
-    await astore.close()
+    assert isinstance(result, AttemptResult) and result.points == 3
+    assert (await astore.read(Store.get_card, 1, "q2"))["card_id"] == 4242
+    assert (await astore.read(Store.streak_info, 1, T0, "UTC")).current == 1
 
 
-async def test_per_update_calls_run_on_the_event_loop_and_the_rest_on_one_worker_thread(tmp_path, monkeypatch):
-    """ON_LOOP methods (a few rows by key) skip the hand-off to the thread; scans stay off the loop."""
-    threads: dict[str, set[int]] = {"get_user": set(), "leaderboard": set()}
-    for name in threads:
+def spy_threads(monkeypatch, *names):
+    """Record the thread each named Store method runs on (the spy keeps the reads/writes mark,
+    which functools.wraps copies)."""
+    seen: dict[str, set[str]] = {name: set() for name in names}
+    for name in names:
         original = getattr(Store, name)
 
+        @functools.wraps(original)
         def spy(self, *args, _original=original, _name=name, **kwargs):
-            threads[_name].add(threading.get_ident())
+            seen[_name].add(threading.current_thread().name)
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(Store, name, spy)
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    await asyncio.gather(*(astore.get_user(n) for n in range(20)), *(astore.leaderboard(-1, T0) for _ in range(20)))
-    loop_thread = threading.get_ident()
-    assert threads["get_user"] == {loop_thread}
-    assert len(threads["leaderboard"]) == 1 and loop_thread not in threads["leaderboard"]
-    assert astore.loop_calls == 20 and astore.busy_fallbacks == 0
+    return seen
+
+
+async def test_reads_run_on_the_reader_thread_and_writes_on_the_writer_thread(db_path, monkeypatch):
+    seen = spy_threads(monkeypatch, "get_user", "touch_user")
+    astore = await AsyncStore.open(db_path)
+    await asyncio.gather(*(astore.write(Store.touch_user, n, "A", None, None, T0) for n in range(5)),
+                         *(astore.read(Store.get_user, n) for n in range(5)))
     await astore.close()
+    assert [name.split("_")[0] for name in seen["touch_user"]] == ["storage-writer"]
+    assert [name.split("_")[0] for name in seen["get_user"]] == ["storage-reader"]
 
 
-def test_every_on_loop_name_is_a_store_method():
-    assert all(callable(getattr(Store, name, None)) for name in ON_LOOP)
-    assert "delete_user" not in ON_LOOP and "due_chats" not in ON_LOOP and "leaderboard" not in ON_LOOP
+async def test_read_refuses_a_method_that_writes_before_running_it(astore):
+    with pytest.raises(TypeError, match="touch_user.*use AsyncStore.write"):
+        await astore.read(Store.touch_user, 1, "Ada", None, None, T0)
+    assert await astore.read(Store.get_user, 1) is None  # nothing was written
 
 
-async def test_a_write_that_meets_another_process_lock_waits_on_the_worker_not_the_loop(tmp_path):
-    """busy_timeout is 0 on the loop: SQLITE_BUSY at once, and the call is repeated on the worker,
-    which waits for the lock (up to 5 s) while the event loop keeps running."""
-    db = tmp_path / "bot.db"
-    astore = await AsyncStore.open(db)
-    other = sqlite3.connect(db, isolation_level=None, timeout=5)
-    other.execute("BEGIN IMMEDIATE")  # another process's write lock
-    ticks = 0
+async def test_only_store_api_methods_are_accepted(astore):
+    with pytest.raises(TypeError, match="not a Store API method"):
+        await astore.write(Store._exec, "DROP TABLE users")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await astore.read(Store.close)
 
-    async def ticker():
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
 
-    ticking = asyncio.create_task(ticker())
-    write = asyncio.create_task(astore.seen_update(1, T0))
+def test_the_reader_connection_cannot_write_even_when_asked_directly(store, db_path):
+    reader = Store.open_reader(db_path)
     try:
-        await wait_for(lambda: astore.busy_fallbacks == 1, "the write to fall back to the worker")
-        await wait_for(lambda: ticks >= 10, "the event loop to keep running while the lock is held")
+        with pytest.raises(StorageError, match="readonly|read-only"):
+            reader.touch_user(1, "Ada", None, None, T0)
+    finally:
+        reader.close()
+
+
+async def test_a_read_sees_every_write_awaited_before_it(astore):
+    for n in range(20):
+        await astore.write(Store.touch_user, n, f"user {n}", None, None, T0)
+        assert (await astore.read(Store.get_user, n)).first_name == f"user {n}"
+
+
+async def test_a_lock_held_by_another_process_delays_writes_but_never_reads(astore, db_path):
+    """Issue 18: another process holding the write lock froze every reply, /help included."""
+    await astore.write(Store.touch_user, 1, "Ada", None, None, T0)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's write lock
+    try:
+        write = asyncio.create_task(astore.write(Store.set_user_level, 1, "advanced"))
+        for _ in range(50):  # reads answer at once, while the write waits for the lock
+            assert (await astore.read(Store.get_user, 1)).level == "all"
         assert not write.done()
         other.execute("COMMIT")
-        assert await asyncio.wait_for(write, 10) is True
+        assert (await asyncio.wait_for(write, 10)).level == "advanced"
     finally:
-        ticking.cancel()
         other.close()
-    assert await astore.seen_update(1, T0) is False  # stored once, and the loop path is back
-    assert astore.loop_calls == 1
-    await astore.close()
+    assert (await astore.read(Store.get_user, 1)).level == "advanced"
 
 
-async def test_a_loop_call_waits_while_the_worker_uses_the_connection(tmp_path, monkeypatch):
-    """The connection has one user at a time: a per-update call never runs beside a worker call."""
-    busy = []  # (thread, start, end) of each call
-    slow_board = Store.leaderboard
-
-    def slow(self, *args, **kwargs):
-        start = time.monotonic()
-        time.sleep(0.3)
-        result = slow_board(self, *args, **kwargs)
-        busy.append(("worker", start, time.monotonic()))
-        return result
-
-    def quick(self, user_id, _get=Store.get_user):
-        start = time.monotonic()
-        result = _get(self, user_id)
-        busy.append(("loop", start, time.monotonic()))
-        return result
-
-    monkeypatch.setattr(Store, "leaderboard", slow)
-    monkeypatch.setattr(Store, "get_user", quick)
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    board = asyncio.create_task(astore.leaderboard(-1, T0))
-    await asyncio.sleep(0.05)  # the worker is inside leaderboard now
-    await astore.get_user(1)
-    await board
-    (first, f_start, f_end), (second, s_start, _) = busy
-    assert (first, second) == ("worker", "loop") and s_start >= f_end
-    await astore.close()
+@writes
+def add_two_updates_slowly(self: Store, started: threading.Event,
+                           release: threading.Event) -> None:
+    """A write method that pauses inside its transaction until the test releases it."""
+    with self._tx():
+        self._exec("INSERT INTO inbox (update_id, payload, received_at) VALUES (1, '{}', 'x')")
+        started.set()
+        assert release.wait(10)
+        self._exec("INSERT INTO inbox (update_id, payload, received_at) VALUES (2, '{}', 'x')")
 
 
-async def test_a_cancelled_worker_call_keeps_the_connection_until_it_ends(tmp_path, monkeypatch):
-    """Cancelling the await does not stop the thread: the loop must still wait for it."""
-    ended = []
-    slow_board = Store.leaderboard
-
-    def slow(self, *args, **kwargs):
-        time.sleep(0.3)
-        result = slow_board(self, *args, **kwargs)
-        ended.append(time.monotonic())
-        return result
-
-    monkeypatch.setattr(Store, "leaderboard", slow)
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    board = asyncio.create_task(astore.leaderboard(-1, T0))
-    await asyncio.sleep(0.05)
-    board.cancel()
+async def test_a_cancelled_write_finishes_its_whole_transaction_and_blocks_no_later_write(astore):
+    started, release = threading.Event(), threading.Event()
+    write = asyncio.create_task(astore.write(add_two_updates_slowly, started, release))
+    assert await asyncio.to_thread(started.wait, 10)
+    write.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await board
-    await astore.get_user(1)
-    assert ended and time.monotonic() >= ended[0]  # get_user ran only after leaderboard had ended
-    await astore.close()
+        await write
+    release.set()
+    # queued behind it on the writer thread: runs only once the transaction is committed
+    assert await astore.write(Store.inbox_size) == 2
+    assert await astore.write(Store.touch_user, 1, "Ada", None, None, T0)
 
 
-async def test_checkpoints_run_on_the_worker_not_inside_a_commit_on_the_loop(tmp_path, monkeypatch):
-    monkeypatch.setattr(aio, "CHECKPOINT_EVERY", 10)
-    monkeypatch.setattr(aio, "CHECKPOINT_MIN_INTERVAL", 0.0)
-    threads = []
-    original = Store.checkpoint
-
-    def spy(self):
-        threads.append(threading.get_ident())
-        return original(self)
-
-    monkeypatch.setattr(Store, "checkpoint", spy)
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    for n in range(35):
-        await astore.seen_update(n, T0)
-    assert len(threads) == 3 and threading.get_ident() not in threads
-    probe = sqlite3.connect(tmp_path / "bot.db")
-    assert probe.execute("SELECT count(*) FROM processed_updates").fetchone()[0] == 35
-    probe.close()
-    await astore.close()
+async def test_a_write_cancelled_before_it_started_never_runs(astore):
+    started, release = threading.Event(), threading.Event()
+    blocker = asyncio.create_task(astore.write(add_two_updates_slowly, started, release))
+    assert await asyncio.to_thread(started.wait, 10)
+    queued = asyncio.create_task(astore.write(Store.touch_user, 9, "Never", None, None, T0))
+    await asyncio.sleep(0)  # let it reach the writer's queue
+    queued.cancel()
+    release.set()
+    await blocker
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert await astore.read(Store.get_user, 9) is None
 
 
-async def test_under_heavy_load_checkpoints_wait_for_the_minimum_interval(tmp_path, monkeypatch):
-    """Every CHECKPOINT_EVERY calls, but not more often than CHECKPOINT_MIN_INTERVAL: at hundreds
-    of answers a second each checkpoint would copy the same hot pages again."""
-    monkeypatch.setattr(aio, "CHECKPOINT_EVERY", 10)
-    checkpoints = []
-    original = Store.checkpoint
-    monkeypatch.setattr(Store, "checkpoint", lambda self: checkpoints.append(now[0]) or original(self))
-    now = [100.0]
-    astore = await AsyncStore.open(tmp_path / "bot.db", clock=lambda: now[0])
-    for n in range(35):  # 35 calls within one instant: due three times, but too soon
-        await astore.seen_update(n, T0)
-    assert checkpoints == []
-    now[0] += aio.CHECKPOINT_MIN_INTERVAL
-    await astore.seen_update(35, T0)
-    assert checkpoints == [now[0]]  # the interval passed, and the calls were overdue
-    for n in range(36, 45):  # fewer than CHECKPOINT_EVERY calls since: time alone is not enough
-        now[0] += 10
-        await astore.seen_update(n, T0)
-    assert len(checkpoints) == 1
-    await astore.seen_update(45, T0)
-    await astore.seen_update(46, T0)
-    assert len(checkpoints) == 2
-    await astore.close()
-
-
-async def test_the_event_loop_connection_never_checkpoints_by_itself(tmp_path):
-    store = Store.open(tmp_path / "bot.db")
-    store.prepare_for_event_loop()
-    assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 0
-    busy, wal_pages, copied = store.checkpoint()
-    assert busy == 0 and wal_pages == copied
-    store.close()
-
-
-async def test_on_loop_empty_sends_every_call_to_the_worker(tmp_path):
-    astore = await AsyncStore.open(tmp_path / "bot.db", on_loop=frozenset())
-    await astore.get_user(1)
-    assert astore.loop_calls == 0 and astore.worker_calls == 1
-    await astore.close()
-
-
-async def test_a_call_waiting_for_the_worker_when_the_store_closes_raises(tmp_path, monkeypatch):
-    monkeypatch.setattr(Store, "leaderboard", lambda self, *a, **k: time.sleep(0.2) or [])
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    board = asyncio.create_task(astore.leaderboard(-1, T0))
-    await asyncio.sleep(0.05)
-    waiting = asyncio.create_task(astore.get_user(1))
-    await asyncio.sleep(0.01)
-    await astore.close()
-    await board
-    with pytest.raises(StorageError, match="closed"):
-        await waiting
-
-
-async def test_calls_are_serialised_in_arrival_order(tmp_path):
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    results = await asyncio.gather(*(astore.seen_update(7, T0) for _ in range(20)))
+async def test_writes_run_one_at_a_time_in_arrival_order(astore):
+    results = await asyncio.gather(*(astore.write(Store.seen_update, 7, T0) for _ in range(20)))
     assert results == [True] + [False] * 19
-    await astore.close()
 
 
-async def test_private_and_unknown_names_are_not_proxied(tmp_path):
-    astore = await AsyncStore.open(tmp_path / "bot.db")
-    with pytest.raises(AttributeError):
-        astore.no_such_method
-    with pytest.raises(AttributeError):
-        await astore.call("_exec", "DROP TABLE users")
-    await astore.close()
-
-
-async def test_calls_after_close_raise_storage_error_and_close_twice_is_fine(tmp_path):
-    astore = await AsyncStore.open(tmp_path / "bot.db")
+async def test_calls_after_close_raise_storage_error_and_close_twice_is_fine(db_path):
+    astore = await AsyncStore.open(db_path)
     await astore.close()
     await astore.close()
     with pytest.raises(StorageError, match="closed"):
-        await astore.get_user(1)
+        await astore.read(Store.get_user, 1)
+    with pytest.raises(StorageError, match="closed"):
+        await astore.write(Store.touch_user, 1, "Ada", None, None, T0)
 
 
 async def test_open_errors_surface_as_storage_error(tmp_path):
@@ -255,3 +164,42 @@ async def test_open_errors_surface_as_storage_error(tmp_path):
     bad.write_text("not sqlite" * 20)
     with pytest.raises(StorageError, match="not a SQLite database"):
         await AsyncStore.open(bad)
+
+
+def test_the_writer_checkpoints_by_itself_by_wal_size(store):
+    """SQLite's own automatic checkpoint (every 1,000 WAL pages) stays on for the writer."""
+    assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+async def test_the_wal_stays_bounded_during_a_2000_chat_push(db_path):
+    """Issue 18: the WAL grew to 90 MB during a 2,000-chat push (pushes did not count towards
+    checkpoints). Here every delivery is claimed and completed through AsyncStore while a
+    reader keeps reading, as the bot's handlers do during a push."""
+    astore = await AsyncStore.open(db_path)
+    wal = Path(f"{db_path}-wal")
+    chats = range(1, 2001)
+    for chat_id in chats:
+        await astore.write(Store.ensure_chat, chat_id, "private", None, T0, "UTC", "09:00")
+    push_at = T0 + timedelta(days=1)
+    day = date(2025, 3, 11)
+    pushing = True
+    reads = 0
+
+    async def reader() -> None:
+        nonlocal reads
+        while pushing:
+            await astore.read(Store.get_chat, 1 + reads % 2000)
+            reads += 1
+
+    reading = asyncio.create_task(reader())
+    largest = 0
+    for chat_id in chats:
+        assert await astore.write(Store.claim_delivery, chat_id, day, f"q-{chat_id % 50}", push_at)
+        await astore.write(Store.complete_delivery, chat_id, day, 10_000 + chat_id, push_at)
+        largest = max(largest, wal.stat().st_size)
+    pushing = False
+    await reading
+    await astore.close()
+    assert reads > 0
+    assert 0 < largest < WAL_LIMIT, f"the WAL reached {largest / 2**20:.1f} MB"

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 from fsrs import Card, Rating, ReviewLog, Scheduler
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at, card, review
 
-from storage.db import StorageError
-from storage_fixtures import (T0, add_private_chat, add_user, answer, ask, at, card, review,  # noqa: F401
-                              store)
+from storage.errors import StorageError
+from storage.models import ReviewRecord
 
 SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
 
@@ -42,9 +42,9 @@ def test_a_real_fsrs_card_and_log_round_trip_through_record_attempt(store):
     again, _ = SCHEDULER.review_card(back, Rating.Good, review_datetime=back.due)
     assert again.due > back.due
     logs = store.review_logs()
-    assert [ReviewLog.from_dict(row).rating for row in logs] == [Rating.Good]
-    assert logs == [{"user_id": 1, "question_id": "q-10", "card_id": 77, "rating": 3,
-                     "review_datetime": "2025-03-10T12:00:00Z", "review_duration": None}]
+    assert [ReviewLog.from_dict(row.review_log()).rating for row in logs] == [Rating.Good]
+    assert logs == [ReviewRecord(user_id=1, question_id="q-10", card_id=77, rating=3,
+                                 review_datetime=at("2025-03-10 12:00"), review_duration=None)]
 
 
 def test_card_and_review_are_written_with_the_attempt_and_linked_to_it(store):
@@ -66,8 +66,8 @@ def test_a_second_review_replaces_the_card_counts_reps_and_appends_to_the_log(st
            review=review(rating=4, review_datetime="2025-03-12T12:00:00+00:00"))
     assert store.get_card(1, "q")["due"] == "2025-03-20T12:00:00Z"
     assert store.get_card(1, "q")["stability"] == 9.5
-    assert store.due_cards(1, at("2025-03-25 00:00"))[0]["reps"] == 2
-    assert [r["rating"] for r in store.review_logs()] == [3, 4]
+    assert store.due_cards(1, at("2025-03-25 00:00"))[0].reps == 2
+    assert [r.rating for r in store.review_logs()] == [3, 4]
 
 
 def test_a_duplicate_attempt_moves_no_card_and_logs_no_review(store):
@@ -127,10 +127,10 @@ def test_due_cards_are_the_due_ones_most_overdue_first_then_by_question(store):
         answer(store, 1, 1, message_id, question_id=question_id, card=card(due=due))
     now = at("2025-03-12 12:00")
     due = store.due_cards(1, now)
-    assert [c["question_id"] for c in due] == ["q-c", "q-a", "q-b", "q-e"]  # due <= now
-    assert [c["question_id"] for c in store.due_cards(1, now, limit=2)] == ["q-c", "q-a"]
-    assert set(due[0]) == {"question_id", "reps", *card()}
-    assert Card.from_dict(due[0]).card_id == 4242
+    assert [c.question_id for c in due] == ["q-c", "q-a", "q-b", "q-e"]  # due <= now
+    assert [c.question_id for c in store.due_cards(1, now, limit=2)] == ["q-c", "q-a"]
+    assert set(due[0].card) == set(card())
+    assert Card.from_dict(due[0].card).card_id == 4242
     assert store.due_cards(2, now) == []
 
 
@@ -148,17 +148,17 @@ def test_review_logs_are_every_users_reviews_oldest_first(store):
     setup(store, messages=(10, 11))
     setup(store, user_id=2, messages=(10,))
     answer(store, 1, 1, 11, question_id="q-late", now=at("2025-03-11 09:00"),
-           review=review(card_id=1, rating=2, review_datetime="2025-03-11T09:00:00Z",
+           review=review(card_id=1, rating=2, review_datetime=at("2025-03-11 09:00"),
                          review_duration=3200))
     answer(store, 2, 2, 10, question_id="q-early", now=at("2025-03-10 09:00"),
-           review=review(card_id=2, rating=1, review_datetime="2025-03-10T09:00:00Z"))
+           review=review(card_id=2, rating=1, review_datetime=at("2025-03-10 09:00")))
     answer(store, 1, 1, 10, question_id="q-same", now=at("2025-03-11 09:00"),
-           review=review(card_id=3, rating=4, review_datetime="2025-03-11T09:00:00Z"))
+           review=review(card_id=3, rating=4, review_datetime=at("2025-03-11 09:00")))
     logs = store.review_logs()
-    assert [(r["user_id"], r["card_id"], r["rating"]) for r in logs] == \
+    assert [(r.user_id, r.card_id, r.rating) for r in logs] == \
         [(2, 2, 1), (1, 1, 2), (1, 3, 4)]  # by time, then in insertion order
-    assert logs[1]["review_duration"] == 3200
-    assert [ReviewLog.from_dict(r).card_id for r in logs] == [2, 1, 3]
+    assert logs[1].review_duration == 3200
+    assert [ReviewLog.from_dict(r.review_log()).card_id for r in logs] == [2, 1, 3]
 
 
 def test_a_review_outlives_its_attempt_only_as_unlinked(store):
@@ -177,5 +177,5 @@ def test_answer_context_carries_the_card_of_the_question_answered(store):
     answer(store, 1, 1, 10, question_id="q-10", card=card(due="2025-03-12T12:00:00+00:00"), review=review())
     ask(store, 1, 12, "q-10")  # the same question again, days later
     context = store.answer_context(1, 1, 12)
-    assert context["card"] == store.get_card(1, "q-10") and context["card"]["card_id"] == 4242
-    assert store.answer_context(1, 1, 11)["card"] is None  # q-11 never answered
+    assert context.card == store.get_card(1, "q-10") and context.card["card_id"] == 4242
+    assert store.answer_context(1, 1, 11).card is None  # q-11 never answered

@@ -2,10 +2,8 @@ from datetime import date
 
 import pytest
 
-from storage.db import NotFound
-from storage_fixtures import (  # noqa: F401  (store is a fixture)
-    T0, add_private_chat, add_user, answer, ask, at, store,
-)
+from storage.errors import NotFound
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 
 def test_touch_user_creates_then_refreshes_names_but_keeps_settings(store):
@@ -13,13 +11,13 @@ def test_touch_user_creates_then_refreshes_names_but_keeps_settings(store):
     store.set_user_tz(1, "+05:30")
     store.set_user_level(1, "advanced")
     user = store.touch_user(1, "Ada L.", None, None, at("2025-03-11 09:00"))
-    assert user["first_name"] == "Ada L."
-    assert user["username"] is None
-    assert user["language"] == "en"
-    assert user["tz"] == "UTC+05:30"
-    assert user["level"] == "advanced"
-    assert user["created_at"].startswith("2025-03-10T09:00")
-    assert user["last_seen_at"].startswith("2025-03-11T09:00")
+    assert user.first_name == "Ada L."
+    assert user.username is None
+    assert user.language == "en"
+    assert user.tz == "UTC+05:30"
+    assert user.level == "advanced"
+    assert user.created_at == at("2025-03-10 09:00")
+    assert user.last_seen_at == at("2025-03-11 09:00")
 
 
 def test_get_user_of_a_stranger_is_none(store):
@@ -34,9 +32,9 @@ def test_user_settings_are_validated_before_writing(store):
         store.set_user_level(1, "expert")
     with pytest.raises(ValueError):
         store.set_user_day_start_hour(1, 24)
-    assert store.get_user(1)["tz"] is None
-    assert store.set_user_tz(1, None)["tz"] is None
-    assert store.set_user_day_start_hour(1, 4)["day_start_hour"] == 4
+    assert store.get_user(1).tz is None
+    assert store.set_user_tz(1, None).tz is None
+    assert store.set_user_day_start_hour(1, 4).day_start_hour == 4
 
 
 def test_setting_a_missing_users_tz_raises_not_found(store):
@@ -47,36 +45,36 @@ def test_setting_a_missing_users_tz_raises_not_found(store):
 def test_ensure_chat_creates_a_subscribed_active_scheduled_chat(store):
     chat = store.ensure_chat(-100, "group", "DL study", at("2025-03-10 06:00"),
                              "Europe/Berlin", "9:00")
-    assert chat["subscribed"] is True
-    assert chat["status"] == "active"
-    assert chat["push_time"] == "09:00"
-    assert chat["next_push_at"] == "2025-03-10T08:00:00Z"
+    assert chat.subscribed is True
+    assert chat.status == "active"
+    assert chat.push_time == "09:00"
+    assert chat.next_push_at == at("2025-03-10 08:00")
 
 
 def test_ensure_chat_on_an_existing_chat_updates_the_title_only(store):
     store.ensure_chat(-100, "group", "Old", T0, "UTC", "09:00")
     store.update_chat_settings(-100, T0, push_time="18:00")
     chat = store.ensure_chat(-100, "group", "New", T0, "Europe/Berlin", "07:00")
-    assert (chat["title"], chat["tz"], chat["push_time"]) == ("New", "UTC", "18:00")
+    assert (chat.title, chat.tz, chat.push_time) == ("New", "UTC", "18:00")
 
 
 def test_blocked_chat_becomes_active_again_when_the_user_writes(store):
     add_private_chat(store, 1)
     blocked = store.set_chat_status(1, "blocked", T0)
-    assert blocked["status"] == "blocked" and blocked["next_push_at"] is None
+    assert blocked.status == "blocked" and blocked.next_push_at is None
     chat = store.reactivate_chat(1, at("2025-03-11 07:00"))
-    assert chat["status"] == "active"
-    assert chat["next_push_at"] == "2025-03-11T09:00:00Z"
+    assert chat.status == "active"
+    assert chat.next_push_at == at("2025-03-11 09:00")
 
 
 def test_update_chat_settings_recomputes_next_push_at(store):
     add_private_chat(store, 1, now=at("2025-03-10 06:00"))
     chat = store.update_chat_settings(1, at("2025-03-10 06:00"), tz="Asia/Kolkata",
                                       push_time="20:15", level="intermediate")
-    assert (chat["tz"], chat["level"]) == ("Asia/Kolkata", "intermediate")
-    assert chat["next_push_at"] == "2025-03-10T14:45:00Z"
-    assert store.update_chat_settings(1, T0, subscribed=False)["next_push_at"] is None
-    assert store.update_chat_settings(1, T0, subscribed=True)["next_push_at"] is not None
+    assert (chat.tz, chat.level) == ("Asia/Kolkata", "intermediate")
+    assert chat.next_push_at == at("2025-03-10 14:45")
+    assert store.update_chat_settings(1, T0, subscribed=False).next_push_at is None
+    assert store.update_chat_settings(1, T0, subscribed=True).next_push_at is not None
 
 
 def test_update_chat_settings_rejects_bad_values_and_changes_nothing(store):
@@ -91,7 +89,7 @@ def test_moving_the_push_later_after_todays_push_does_not_push_twice(store):
     add_private_chat(store, 1, now=at("2025-03-10 08:00"))
     store.claim_delivery(1, date(2025, 3, 10), "q-1", at("2025-03-10 09:00"))
     chat = store.update_chat_settings(1, at("2025-03-10 10:00"), push_time="12:00")
-    assert chat["next_push_at"] == "2025-03-11T12:00:00Z"
+    assert chat.next_push_at == at("2025-03-11 12:00")
 
 
 def test_set_chat_status_refuses_migrated(store):
@@ -110,24 +108,24 @@ def test_due_chats_returns_only_subscribed_active_chats_past_their_push_in_order
     store.ensure_chat(5, "private", None, now, "UTC", "09:00")
     store.set_chat_status(5, "blocked", now)
     due = store.due_chats(now)
-    assert [row["chat_id"] for row in due] == [2, 1]
-    assert due[0]["local_date"] == "2025-03-10"
-    assert [row["chat_id"] for row in store.due_chats(now, limit=1)] == [2]
+    assert [row.chat.chat_id for row in due] == [2, 1]
+    assert due[0].local_date == date(2025, 3, 10)
+    assert [row.chat.chat_id for row in store.due_chats(now, limit=1)] == [2]
 
 
 def test_due_chats_after_downtime_sends_todays_question_at_todays_push_time(store):
     store.ensure_chat(1, "private", None, at("2025-03-10 06:00"), "UTC", "09:00")
     # the bot was down from the 10th 06:00 until the 12th 07:00
     assert store.due_chats(at("2025-03-12 07:00")) == []  # not early, not yesterday's
-    assert store.get_chat(1)["next_push_at"] == "2025-03-12T09:00:00Z"
+    assert store.get_chat(1).next_push_at == at("2025-03-12 09:00")
     due = store.due_chats(at("2025-03-12 09:30"))
-    assert [(row["chat_id"], row["local_date"]) for row in due] == [(1, "2025-03-12")]
+    assert [(row.chat.chat_id, row.local_date) for row in due] == [(1, date(2025, 3, 12))]
 
 
 def test_due_chats_after_downtime_past_push_time_is_due_at_once_for_today(store):
     store.ensure_chat(1, "private", None, at("2025-03-10 06:00"), "UTC", "09:00")
     due = store.due_chats(at("2025-03-12 15:00"))
-    assert [(row["chat_id"], row["local_date"]) for row in due] == [(1, "2025-03-12")]
+    assert [(row.chat.chat_id, row.local_date) for row in due] == [(1, date(2025, 3, 12))]
 
 
 def test_due_chats_uses_the_partial_index_range_scan(store):
@@ -144,7 +142,7 @@ def test_due_chats_uses_the_partial_index_range_scan(store):
 def test_skip_today_moves_the_push_to_tomorrow_without_a_delivery(store):
     add_private_chat(store, 1, now=at("2025-03-10 08:00"))
     chat = store.skip_today(1, at("2025-03-10 09:00"))
-    assert chat["next_push_at"] == "2025-03-11T09:00:00Z"
+    assert chat.next_push_at == at("2025-03-11 09:00")
     assert store.due_chats(at("2025-03-10 23:00")) == []
     assert store.recent_questions(1) == []
 
@@ -163,19 +161,19 @@ def test_migrate_chat_moves_settings_history_and_scores_to_the_supergroup(store)
     store.ensure_chat(-1009, "supergroup", None, T0, "UTC", "09:00")  # bot saw it first
 
     new = store.migrate_chat(-1, -1009, at("2025-03-10 13:00"))
-    assert (new["type"], new["title"], new["tz"], new["push_time"], new["level"]) == \
+    assert (new.type, new.title, new.tz, new.push_time, new.level) == \
         ("supergroup", "Study", "Europe/Berlin", "08:30", "advanced")
-    assert new["next_push_at"] == "2025-03-11T07:30:00Z"  # the 10th was delivered
+    assert new.next_push_at == at("2025-03-11 07:30")  # the 10th was delivered
     old = store.get_chat(-1)
-    assert (old["status"], old["migrated_to"], old["next_push_at"]) == ("migrated", -1009, None)
-    assert [row["user_id"] for row in store.leaderboard(-1009, None)] == [1, 2]
+    assert (old.status, old.migrated_to, old.next_push_at) == ("migrated", -1009, None)
+    assert [row.user_id for row in store.leaderboard(-1009, None)] == [1, 2]
     assert store.leaderboard(-1, None) == []
     assert store.recent_questions(-1009) == ["q-quiz", "q-daily"]
-    assert store.user_stats(2, -1009)["points_total"] == 1
+    assert store.user_stats(2, -1009).points_total == 1
     # the supergroup's own message 500 is a new question, answerable again
     ask(store, -1009, 500, "q-new")
     assert answer(store, 1, -1009, 500, question_id="q-new") is not None
-    assert store.migrate_chat(-1, -1009, T0)["chat_id"] == -1009  # idempotent
+    assert store.migrate_chat(-1, -1009, T0).chat_id == -1009  # idempotent
 
 
 def test_naive_datetimes_are_refused_everywhere_time_is_injected(store):
@@ -187,15 +185,23 @@ def test_naive_datetimes_are_refused_everywhere_time_is_injected(store):
         store.due_chats(datetime(2025, 3, 10, 12, 0))
 
 
-def test_storage_never_imports_telegram_bot_content_or_fsrs():
-    import subprocess
-    import sys
+def test_storage_imports_only_the_pure_rules_of_content_never_telegram_bot_or_fsrs():
+    import ast
+    from pathlib import Path
+
+    import storage
 
     # fsrs too: cards and review logs cross the boundary as plain dicts
-    code = ("import sys, pkgutil, importlib, storage;"
-            "[importlib.import_module('storage.' + m.name) "
-            " for m in pkgutil.iter_modules(storage.__path__)];"
-            "bad = [m for m in sys.modules "
-            "       if m.split('.')[0] in ('telegram', 'bot', 'content', 'fsrs')];"
-            "print(bad); sys.exit(1 if bad else 0)")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    rules = {"content.calendar", "content.streaks", "content.scoring"}
+    for path in Path(storage.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = ([f"content.{a.name}" for a in node.names] if node.module == "content"
+                           else [node.module])
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            else:
+                continue
+            for module in modules:
+                assert module.split(".")[0] not in ("telegram", "bot", "fsrs"), (path.name, module)
+                assert not module.startswith("content") or module in rules, (path.name, module)

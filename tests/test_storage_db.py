@@ -6,7 +6,7 @@ import pytest
 from storage.db import SchemaTooNew, StorageError, open_db
 from storage.migrations import MIGRATIONS
 from storage.store import Store
-from storage_fixtures import T0, add_user
+from storage_helpers import T0, add_user
 
 
 def make_db(path: Path) -> Path:
@@ -25,7 +25,7 @@ def test_open_db_sets_wal_foreign_keys_busy_timeout_and_latest_schema(tmp_path):
     assert pragma("busy_timeout") == 5000
     assert pragma("user_version") == len(MIGRATIONS)
     assert {"users", "chats", "deliveries", "question_messages", "attempts", "streaks",
-            "processed_updates", "hints_used"} <= set(db.table_names())
+            "inbox", "hints_used"} <= set(db.table_names())
     db.close()
 
 
@@ -45,7 +45,7 @@ def test_open_db_connection_can_be_used_from_another_thread(tmp_path):
 def test_reopening_keeps_data(tmp_path):
     make_db(tmp_path / "bot.db")
     s = Store.open(tmp_path / "bot.db")
-    assert s.get_user(42)["first_name"].startswith("user 42")
+    assert s.get_user(42).first_name.startswith("user 42")
     s.close()
 
 

@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from storage.db import NotFound
-from storage_fixtures import T0, add_private_chat, ask, at, store  # noqa: F401
+from storage.errors import NotFound
+from storage_helpers import T0, add_private_chat, ask, at
 
 
 def test_claim_delivery_succeeds_once_per_chat_and_local_date(store):
@@ -24,12 +24,12 @@ def test_complete_delivery_marks_sent_records_the_message_and_schedules_tomorrow
     add_private_chat(store, 1, now=at("2025-03-10 08:00"))
     store.claim_delivery(1, date(2025, 3, 10), "q-1", at("2025-03-10 09:00"))
     delivery = store.complete_delivery(1, date(2025, 3, 10), 77, at("2025-03-10 09:00:02"))
-    assert (delivery["state"], delivery["message_id"]) == ("sent", 77)
-    assert delivery["sent_at"] == "2025-03-10T09:00:02Z"
+    assert (delivery.state, delivery.message_id) == ("sent", 77)
+    assert delivery.sent_at == at("2025-03-10 09:00:02")
     message = store.get_question_message(1, 77)
-    assert (message["question_id"], message["source"], message["user_id"]) == \
+    assert (message.question_id, message.source, message.user_id) == \
         ("q-1", "daily", None)
-    assert store.get_chat(1)["next_push_at"] == "2025-03-11T09:00:00Z"
+    assert store.get_chat(1).next_push_at == at("2025-03-11 09:00")
     assert store.pending_deliveries(at("2025-03-11 00:00")) == []
 
 
@@ -55,7 +55,7 @@ def test_complete_delivery_is_one_transaction(store):
                         BEGIN SELECT RAISE(ABORT, 'injected failure'); END""")
     with pytest.raises(Exception, match="injected failure"):
         store.complete_delivery(1, date(2025, 3, 10), 77, T0)
-    assert store.pending_deliveries(at("2025-03-11 00:00"))[0]["state"] == "pending"
+    assert store.pending_deliveries(at("2025-03-11 00:00"))[0].state == "pending"
 
 
 def test_release_delivery_drops_a_failed_claim_and_keeps_the_chat_off_today(store):
@@ -81,8 +81,8 @@ def test_pending_deliveries_finds_claims_orphaned_by_a_crash(store):
     store.claim_delivery(1, date(2025, 3, 10), "q-1", at("2025-03-10 09:00"))
     store.claim_delivery(2, date(2025, 3, 10), "q-2", at("2025-03-10 09:10"))
     rows = store.pending_deliveries(at("2025-03-10 09:05"))
-    assert [(r["chat_id"], r["local_date"], r["question_id"]) for r in rows] == \
-        [(1, "2025-03-10", "q-1")]
+    assert [(r.chat_id, r.local_date, r.question_id) for r in rows] == \
+        [(1, date(2025, 3, 10), "q-1")]
     assert len(store.pending_deliveries(at("2025-03-10 10:00"))) == 2
 
 

@@ -1,9 +1,10 @@
 """Grading disputes: one per user per graded answer, listed for authors."""
 
 import pytest
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
-from storage.db import StorageError
-from storage_fixtures import T0, add_private_chat, add_user, answer, ask, at, store  # noqa: F401
+from storage.errors import StorageError
+from storage.models import Dispute
 
 
 def graded(store, user_id=1, chat_id=None, message_id=10, verdict="incorrect"):
@@ -31,11 +32,10 @@ def test_record_dispute_stores_the_reply_and_the_grade(store):
     setup(store)
     graded(store)
     row = dispute(store)
-    assert row == {
-        "id": row["id"], "user_id": 1, "chat_id": 1, "question_id": "q-dropout",
-        "question_message_id": 10, "reply": "it drops neurons", "verdict": "incorrect",
-        "score": 0.1, "matched": ["neurons"], "missed": ["co-adaptation", "inference"],
-        "status": "open", "created_at": "2025-03-10T12:00:00Z"}
+    assert row == Dispute(
+        id=row.id, user_id=1, chat_id=1, question_id="q-dropout", question_message_id=10,
+        reply="it drops neurons", verdict="incorrect", score=0.1, matched=("neurons",),
+        missed=("co-adaptation", "inference"), status="open", created_at=at("2025-03-10 12:00"))
     assert store.open_disputes() == [row]
 
 
@@ -67,11 +67,11 @@ def test_open_disputes_are_oldest_first_and_resolving_closes_them(store):
     late = dispute(store, 1, now=at("2025-03-11 09:00"))
     early = dispute(store, 2, chat_id=-5, message_id=20, now=at("2025-03-10 09:00"))
     same_message = dispute(store, 1, chat_id=-5, message_id=20, now=at("2025-03-10 10:00"))
-    assert [d["id"] for d in store.open_disputes()] == [early["id"], same_message["id"],
-                                                       late["id"]]
-    assert store.resolve_dispute(early["id"]) is True
-    assert store.resolve_dispute(early["id"]) is False
-    assert [d["id"] for d in store.open_disputes()] == [same_message["id"], late["id"]]
+    assert [d.id for d in store.open_disputes()] == [early.id, same_message.id,
+                                                       late.id]
+    assert store.resolve_dispute(early.id) is True
+    assert store.resolve_dispute(early.id) is False
+    assert [d.id for d in store.open_disputes()] == [same_message.id, late.id]
 
 
 def test_a_dispute_follows_its_answer_into_the_supergroup(store):
@@ -81,6 +81,6 @@ def test_a_dispute_follows_its_answer_into_the_supergroup(store):
     dispute(store, 1, chat_id=-5, message_id=20)
     store.migrate_chat(-5, -1005, at("2025-03-10 13:00"))
     [moved] = store.open_disputes()
-    assert (moved["chat_id"], moved["question_message_id"]) == (-1005, -20)
+    assert (moved.chat_id, moved.question_message_id) == (-1005, -20)
     assert store.get_attempt(1, -1005, -20) is not None
     assert store.db.conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -6,15 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from storage.db import StorageError
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
+
+from storage.errors import StorageError
 from storage.store import Store
-from storage_fixtures import T0, add_private_chat, add_user, answer, ask, at, store  # noqa: F401
 
 HOLD_LOCK = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
-conn.execute("INSERT INTO processed_updates VALUES (424242, '2025-03-10T12:00:00Z')")
+conn.execute("INSERT INTO inbox VALUES (424242, NULL, '2025-03-10T12:00:00Z', '2025-03-10T12:00:00Z')")
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))
 conn.execute("COMMIT")
@@ -55,8 +56,8 @@ def test_a_write_lock_held_longer_than_busy_timeout_fails_cleanly_naming_the_pat
         s.set_user_level(1, "advanced")
     proc.wait(timeout=15)
     assert str(path) in str(info.value)
-    assert s.get_user(1)["level"] == "all"
-    assert s.set_user_level(1, "advanced")["level"] == "advanced"
+    assert s.get_user(1).level == "all"
+    assert s.set_user_level(1, "advanced").level == "advanced"
     s.close()
 
 
@@ -89,8 +90,8 @@ def test_two_store_instances_writing_at_once_lose_nothing(tmp_path):
         thread.join()
     assert errors == []
     s = Store.open(path)
-    assert s.user_stats(1)["answered"] == s.user_stats(2)["answered"] == 200
-    assert s.db.conn.execute("SELECT count(*) FROM processed_updates").fetchone()[0] == 400
+    assert s.user_stats(1).answered == s.user_stats(2).answered == 200
+    assert s.db.conn.execute("SELECT count(*) FROM inbox").fetchone()[0] == 400
     assert s.streak_state(1).longest == s.streak_state(2).longest == 9  # 200 h = 9 days
     s.close()
 
@@ -113,22 +114,23 @@ def test_unicode_quotes_and_sql_metacharacters_round_trip_exactly(store, text):
     store.record_question_message(-7, 1, text, "quiz", 1, T0)
     answer(store, 1, -7, 1, question_id=text, topic=text, matched=[text, "x"])
     user = store.get_user(1)
-    assert (user["first_name"], user["username"], user["language"]) == (text, text, text)
-    assert store.get_chat(-7)["title"] == text
-    assert store.get_question_message(-7, 1)["question_id"] == text
+    assert (user.first_name, user.username, user.language) == (text, text, text)
+    assert store.get_chat(-7).title == text
+    assert store.get_question_message(-7, 1).question_id == text
     attempt = store.get_attempt(1, -7, 1)
-    assert (attempt["question_id"], attempt["topic"], attempt["matched"]) == (text, text, [text, "x"])
-    assert store.leaderboard(-7, None)[0]["first_name"] == text
+    assert (attempt.question_id, attempt.topic, attempt.matched) == (text, text, (text, "x"))
+    assert store.leaderboard(-7, None)[0].first_name == text
     assert store.recent_questions(-7) == [text]
-    assert text in store.user_stats(1)["per_topic"]
+    assert text in [topic.topic for topic in store.user_stats(1).per_topic]
     # the one stored reply text (a dispute), and the interview label
     disputed = store.record_dispute(user_id=1, chat_id=-7, question_id=text,
                                     question_message_id=1, reply=text, verdict="correct",
                                     score=1.0, matched=[text], missed=[text], now=T0)
-    assert (disputed["reply"], disputed["matched"], disputed["missed"]) == (text, [text], [text])
+    assert (disputed.reply, disputed.matched, disputed.missed) == (text, (text,), (text,))
     interview = store.start_interview(-7, 1, [text or "q"], text, T0)  # ids are non-empty
-    assert store.get_interview(interview["id"])["topic_or_level"] == text
-    assert store.get_interview(interview["id"])["question_ids"] == [text or "q"]
+    assert interview is not None
+    assert store.get_interview(interview.id).topic_or_level == text
+    assert store.get_interview(interview.id).question_ids == (text or "q",)
     assert "users" in store.db.table_names()
 
 
@@ -136,20 +138,3 @@ def test_seen_update_is_true_once_then_false_for_a_redelivery(store):
     assert store.seen_update(1, T0) is True
     assert store.seen_update(1, T0 + timedelta(seconds=5)) is False
     assert store.seen_update(2, T0) is True
-
-
-def test_seen_update_prunes_ids_older_than_two_days(tmp_path):
-    path = tmp_path / "bot.db"
-    s = Store.open(path)
-    s.seen_update(1, at("2025-03-10 12:00"))
-    s.seen_update(2, at("2025-03-11 12:00"))
-    s.close()
-    s = Store.open(path)  # the first call of a new Store prunes
-    assert s.seen_update(3, at("2025-03-13 11:00")) is True
-    ids = [row[0] for row in s.db.conn.execute("SELECT update_id FROM processed_updates")]
-    assert ids == [2, 3]
-    for update_id in range(4, 1004):  # ... and so does every 1000th call after
-        s.seen_update(update_id, at("2025-03-16 00:00"))
-    remaining = s.db.conn.execute("SELECT min(update_id) FROM processed_updates").fetchone()[0]
-    assert remaining > 3
-    s.close()

@@ -5,7 +5,7 @@ scan of a table, and every foreign key has an index on its child columns
 import re
 from datetime import date
 
-from storage_fixtures import GONE, GROUP, STAYS, at, populate, store  # noqa: F401
+from storage_helpers import GONE, GROUP, STAYS, at, populate
 
 # \b stops the backtracking that let "SCAN disputes USING INDEX ..." match as
 # "SCAN dispute" + "s USING": a scan of a (partial) index is not a table scan.
@@ -44,12 +44,12 @@ def test_no_store_statement_scans_a_whole_table(store):
     store.mark_reminded(STAYS, date(2025, 3, 12), now)
     store.set_user_reminders(STAYS, False)
     interview = store.active_interview(STAYS, STAYS)
-    store.advance_interview(interview["id"], now)
-    store.interview_results(interview["id"])
+    store.advance_interview(interview.id, now)
+    store.interview_results(interview.id)
     store.start_interview(STAYS, STAYS, ["q-x"], "mixed", now, replace=True)
-    store.get_interview(interview["id"])
+    store.get_interview(interview.id)
     store.open_disputes()
-    store.resolve_dispute(store.open_disputes()[0]["id"])
+    store.resolve_dispute(store.open_disputes()[0].id)
     store.review_logs()
     store.export_user(STAYS)
     store.release_delivery(STAYS, date(2025, 3, 11))

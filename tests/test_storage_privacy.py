@@ -1,6 +1,6 @@
 import json
 
-from storage_fixtures import GONE, GROUP, STAYS, populate, store  # noqa: F401
+from storage_helpers import GONE, GROUP, STAYS, populate
 
 
 def all_values(store):
@@ -28,9 +28,9 @@ def user_tables(store):
 def test_delete_user_erases_the_id_from_every_column_of_every_table(store):
     populate(store)
     # the scan does find the id before deletion, in every table that has a
-    # user column (processed_updates has none), so every table is covered
-    assert {table for table, _, _ in mentions(store, GONE)} == \
-        user_tables(store) - {"processed_updates"}
+    # user column (the inbox has none: done rows keep only the update id), so every table
+    # is covered
+    assert {table for table, _, _ in mentions(store, GONE)} == user_tables(store) - {"inbox"}
     stays_before = store.export_user(STAYS)
 
     assert store.delete_user(GONE) is True
@@ -39,13 +39,13 @@ def test_delete_user_erases_the_id_from_every_column_of_every_table(store):
     assert store.get_user(GONE) is None and store.get_chat(GONE) is None
     assert store.export_user(STAYS) == stays_before
     # STAYS keeps their answer on the quiz GONE asked; the quiz is anonymised
-    assert store.get_attempt(STAYS, GROUP, 20)["verdict"] == "correct"
-    assert store.get_question_message(GROUP, 20)["user_id"] is None
-    assert [row["user_id"] for row in store.leaderboard(GROUP, None)] == [STAYS]
+    assert store.get_attempt(STAYS, GROUP, 20).verdict == "correct"
+    assert store.get_question_message(GROUP, 20).user_id is None
+    assert [row.user_id for row in store.leaderboard(GROUP, None)] == [STAYS]
     # ... and their answer to the group interview GONE started, now unlinked
-    assert store.get_attempt(STAYS, GROUP, 22)["verdict"] == "partial"
-    assert store.get_question_message(GROUP, 22)["interview_id"] is None
-    assert [d["user_id"] for d in store.open_disputes()] == [STAYS, STAYS]
+    assert store.get_attempt(STAYS, GROUP, 22).verdict == "partial"
+    assert store.get_question_message(GROUP, 22).interview_id is None
+    assert [d.user_id for d in store.open_disputes()] == [STAYS, STAYS]
     assert store.db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 

@@ -3,8 +3,9 @@
 from datetime import date
 
 import pytest
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
-from storage_fixtures import T0, add_private_chat, add_user, answer, ask, at, store  # noqa: F401
+from storage.models import ReminderCandidate
 
 NOW = at("2025-03-11 19:30")
 
@@ -18,17 +19,17 @@ def learner(store, user_id, answered_at=at("2025-03-10 09:00"), tz="UTC", verdic
 
 
 def ids(rows):
-    return [row["user_id"] for row in rows]
+    return [row.user_id for row in rows]
 
 
 def test_a_learner_with_a_recent_streak_is_a_candidate_with_what_the_bot_needs(store):
     learner(store, 1, tz="Asia/Kolkata")
     store.set_user_day_start_hour(1, 4)
-    assert store.reminder_candidates(NOW) == [{
-        "user_id": 1, "tz": "Asia/Kolkata", "day_start_hour": 4, "current": 1, "freezes": 0,
-        "last_day": "2025-03-10", "last_at": "2025-03-10T09:00:00Z"}]
+    assert store.reminder_candidates(NOW) == [ReminderCandidate(
+        user_id=1, tz="Asia/Kolkata", day_start_hour=4, current=1, freezes=0,
+        last_day=date(2025, 3, 10), last_at=at("2025-03-10 09:00"))]
     store.set_user_tz(1, "Europe/Berlin")  # the user's own zone wins over the chat's
-    assert store.reminder_candidates(NOW)[0]["tz"] == "Europe/Berlin"
+    assert store.reminder_candidates(NOW)[0].tz == "Europe/Berlin"
 
 
 @pytest.mark.parametrize("change", [
@@ -58,14 +59,14 @@ def test_who_is_not_a_candidate(store, change):
 
 def test_set_user_reminders_turns_them_back_on_and_validates(store):
     learner(store, 1)
-    assert store.get_user(1)["reminders"] is True  # on by default
-    assert store.set_user_reminders(1, False)["reminders"] is False
+    assert store.get_user(1).reminders is True  # on by default
+    assert store.set_user_reminders(1, False).reminders is False
     assert store.reminder_candidates(NOW) == []
-    assert store.set_user_reminders(1, True)["reminders"] is True
+    assert store.set_user_reminders(1, True).reminders is True
     assert ids(store.reminder_candidates(NOW)) == [1]
     with pytest.raises(ValueError):
         store.set_user_reminders(1, "off")
-    from storage.db import NotFound
+    from storage.errors import NotFound
     with pytest.raises(NotFound):
         store.set_user_reminders(404, True)
 

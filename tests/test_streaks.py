@@ -1,14 +1,29 @@
-import tempfile
-from datetime import date, timedelta
-from pathlib import Path
+"""The streak and freeze rules (content/streaks.py), pure: no SQLite. How the stored streak
+follows them is tests/test_storage_streaks.py."""
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from storage.store import Store
-from storage.streaks import (EMPTY, MAX_FREEZES, StreakState, StreakUpdate, advance,
-                             advance_detailed, displayed_current, missed_days, recompute)
-from storage_fixtures import add_private_chat, add_user, answer, ask, at, store  # noqa: F401
+from content.streaks import (
+    EMPTY,
+    MAX_FREEZES,
+    StreakState,
+    StreakUpdate,
+    advance,
+    advance_detailed,
+    displayed_current,
+    missed_days,
+    recompute,
+)
+
+
+def at(text: str) -> datetime:
+    """An exact UTC instant: at("2025-03-30 01:00")."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati",
          "Pacific/Pago_Pago", "Asia/Kolkata", "UTC+05:45", "UTC-03:30"]
@@ -293,29 +308,3 @@ def test_day_steps_do_reach_freezes():
 
     probe()
     assert seen == {"earned": True, "spent": True}
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(start=starts, steps=attempt_steps | day_steps)
-def test_stored_streak_after_record_attempt_equals_recompute_over_stored_attempts(start, steps):
-    with tempfile.TemporaryDirectory() as tmp:
-        s = Store.open(Path(tmp) / "bot.db", verify=False)
-        try:
-            add_user(s, 7, now=start)
-            add_private_chat(s, 7, now=start)
-            for number, (moment, tz, dsh, qualifying) in enumerate(build(start, steps), 1):
-                ask(s, 7, number, now=moment)
-                answer(s, 7, 7, number, now=moment, tz=tz, day_start_hour=dsh,
-                       verdict="partial" if qualifying else "incorrect")
-            stored = s.streak_state(7)
-            history = [
-                (row["answered_at"], row["tz"], row["day_start_hour"],
-                 row["verdict"] != "incorrect")
-                for row in s.export_user(7)["attempts"]
-            ]
-        finally:
-            s.close()
-    from storage.db import parse_iso
-    expected = recompute([(parse_iso(a), tz, dsh, q) for a, tz, dsh, q in history])
-    assert stored == expected
-    assert stored.longest >= stored.current
