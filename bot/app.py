@@ -1,20 +1,22 @@
-"""Build and run the Telegram application: one readable list of handlers, nothing else.
+"""Build and run the Telegram application: one readable list of handlers, and the run loop.
 
-`build_application` takes the clock, randomness and storage as arguments so tests run the very
-same application against a fake Bot API server with a fixed clock.
+`build_application` takes the clock, randomness and bank as arguments, so tests run this very
+application against a fake Bot API server with a fixed clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-import sys
+import signal
+from typing import cast
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -25,180 +27,82 @@ from telegram.ext import (
     filters,
 )
 
-from content import Bank, ContentError, load_bank
+from content import Bank, load_bank
+from storage import AsyncStore
 
-from . import answers, daily, http, interview, lookup, memory, onboarding, progress, quiz, reminders, review, settings, texts
-from .config import Config, ConfigError, load_config
-from .errors import on_error, setup_logging
-from .flood import FloodGuard
-from .group_verdicts import GroupVerdicts
-from .intake import BoundedUpdateQueue
-from .ordering import PerLearnerUpdateProcessor
-from .ratelimit import SlidingWindowRateLimiter
-from .sending import reply_html
-from .services import Clock, Services, services, system_clock
-from .tutor_bot import TutorBot
-from .updates import TolerantUpdatesRequest
+from . import keyboards, texts
+from .config import Config
+from .context import SERVICES, Clock, Services, TutorApp, TutorContext, services_of, system_clock
+from .errors import on_error
+from .handlers import answers, common, interview, lookup, onboarding, progress, quiz, review, settings
+from .inbox import Inbox
+from .jobs import daily_push, reminders
+from .limits import TelegramLimits
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+CONCURRENT_UPDATES = 16  # different learners at once; one learner's updates run in order
+STARTUP_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+INBOX = "inbox"
 
 
-async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs before every other handler, as one handler (PTB dispatches each handler group in
-    turn, for every update): a repeated update stops here, then a flooding user does."""
-    await dedupe(update, context)
-    await flood_check(update, context)
-
-
-async def dedupe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Telegram's getUpdates is at-least-once: handle each update id once."""
-    svc = services(context)
-    if not await svc.store.seen_update(update.update_id, svc.now()):
-        raise ApplicationHandlerStop
-
-
-async def flood_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc = services(context)
-    user = update.effective_user
-    if user is None or svc.flood is None:
-        return
-    verdict = svc.flood.hit(user.id, svc.now())
-    if verdict == "ok":
-        return
-    if verdict == "notify" and update.callback_query is not None:
-        # A button press: tell the presser alone (an alert), never the chat the button is in.
-        await update.callback_query.answer(texts.clip(texts.FLOODED, 190), show_alert=True)
-    elif verdict == "notify" and update.effective_message is not None:
-        await reply_html(update.effective_message, texts.FLOODED)
-    raise ApplicationHandlerStop
-
-
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply_html(update.effective_message, texts.UNKNOWN_COMMAND)
-
-
-async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply_html(update.effective_message, "I can only grade text answers — please type your answer. 🙂")
-
-
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.callback_query.answer(texts.STALE_BUTTON, show_alert=True)
-
-
-async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group became a supergroup: its history moves to the new id."""
-    svc = services(context)
-    message = update.effective_message
-    if message.migrate_to_chat_id and await svc.store.get_chat(message.chat_id) is not None:
-        await svc.store.migrate_chat(message.chat_id, message.migrate_to_chat_id, svc.now())
-
-
-async def post_init(application: Application) -> None:
-    from storage.aio import AsyncStore
-
-    svc: Services = application.bot_data["services"]
-    if svc.store is None:  # opened here so its worker thread belongs to this event loop's run
+async def post_init(application: TutorApp) -> None:
+    """Open the store (its threads belong to this loop), publish the commands, start the jobs."""
+    svc = services_of(application)
+    if svc.store is None:
         svc.store = await AsyncStore.open(svc.config.db_path)
     bot = application.bot
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
-    application.bot_data["daily"] = daily.DailyPush(
-        svc.config.max_messages_per_second, svc.config.paid_broadcast, svc.now()
-    )
-    application.job_queue.run_repeating(
-        daily.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push", job_kwargs={"max_instances": 3}
-    )
-    application.job_queue.run_repeating(  # bot/memory.py: RSS follows the live data
-        memory.trim_job, interval=memory.TRIM_EVERY, first=memory.TRIM_EVERY, name="release-memory"
-    )
-    application.job_queue.run_repeating(
-        reminders.send_reminders, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
-        job_kwargs={"max_instances": 1},
-    )
+    jobs = application.job_queue
+    if jobs is None:
+        raise RuntimeError("the job queue is required (python-telegram-bot[job-queue])")
+    jobs.run_repeating(daily_push.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push",
+                       job_kwargs={"max_instances": 3})
+    jobs.run_repeating(reminders.tick, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
+                       job_kwargs={"max_instances": 1})
 
 
-async def post_shutdown(application: Application) -> None:
-    svc: Services = application.bot_data["services"]
+async def post_shutdown(application: TutorApp) -> None:
+    svc = services_of(application)
     if svc.store is not None:
         await svc.store.close()
-
-
-class TutorApplication(Application):
-    """PTB's Application, minus one unbounded set.
-
-    For every update, PTB remembers the chat id and user id "to be updated in persistence", and
-    only a persistence run ever empties those sets. The bot keeps its state in SQLite and sets
-    no PTB persistence, so they would hold every user and chat ever seen, for as long as the
-    process runs (found by bench/soak.py). Without persistence there is nothing to mark.
-    """
-
-    __slots__ = ()
-
-    def _mark_for_persistence_update(self, *, update: object | None = None, job=None) -> None:
-        if self.persistence is not None:
-            super()._mark_for_persistence_update(update=update, job=job)
-
-
-def rate_limiter(config: Config) -> SlidingWindowRateLimiter | None:
-    """Telegram's limits as sliding windows (bot/ratelimit.py): `max_messages_per_second` in any
-    second, 20 a minute per group, 429s retried up to 5 times; None when set to 0 (off)."""
-    if config.max_messages_per_second <= 0:
-        return None
-    return SlidingWindowRateLimiter(config.max_messages_per_second, max_retries=5)
+        svc.store = None
 
 
 def build_application(
     config: Config,
-    store=None,
     *,
     bank: Bank | None = None,
     clock: Clock = system_clock,
     rng: random.Random | None = None,
-    request=None,
-) -> Application:
-    """The application with every handler registered; `request` replaces PTB's HTTP layer (tests)."""
-    # The bot object is built here, not by the builder: it is PTB's ExtBot with a tolerant
-    # getUpdates and sends whose answer is not parsed (bot/tutor_bot.py).
-    urls = {}
-    if config.base_url:
-        urls = {"base_url": config.base_url, "base_file_url": config.base_url.replace("/bot", "/file/bot")}
-    bot = TutorBot(
-        config.token,
-        request=request or http.JSONRequest(connection_pool_size=http.CONNECTIONS, pool_timeout=5.0),
-        get_updates_request=TolerantUpdatesRequest(),
-        defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
-        rate_limiter=rate_limiter(config),
-        **urls,
-    )
+) -> TutorApp:
+    """The application with every handler registered. Updates come from the inbox (bot/inbox.py),
+    not PTB's Updater, so nothing is confirmed to Telegram before it is stored."""
+    urls = config.base_url or "https://api.telegram.org/bot"
     builder = (
         ApplicationBuilder()
-        .application_class(TutorApplication)
-        .bot(bot)
-        # 16 updates in flight is plenty at Telegram's rates; more only grows httpcore's
-        # connection-pool bookkeeping (bench/answer_cost.py, docs/BENCHMARKS.md). One learner's
-        # updates run one at a time, in order (bot/ordering.py).
-        .concurrent_updates(PerLearnerUpdateProcessor(16))
-        # At most 200 updates fetched ahead of the handlers: a backlog stays with Telegram
-        # (bot/intake.py).
-        .update_queue(BoundedUpdateQueue())
+        .token(config.token)
+        .rate_limiter(TelegramLimits(int(config.max_messages_per_second)))
+        .base_url(urls)
+        .base_file_url(urls.replace("/bot", "/file/bot"))
+        .context_types(ContextTypes(context=TutorContext))
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .updater(None)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    application = builder.build()
-    application.bot_data["services"] = Services(
-        bank=bank or load_bank(), store=store, config=config, clock=clock, rng=rng or random.Random(), flood=FloodGuard(),
-        group_verdicts=GroupVerdicts(),
-    )
+    application = cast(TutorApp, builder.build())
+    application.bot_data[SERVICES] = Services(bank=bank or load_bank(), config=config, clock=clock, rng=rng or random.Random())
     add_handlers(application)
     return application
 
 
-def add_handlers(app: Application) -> None:
+def add_handlers(app: TutorApp) -> None:
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     new_message = filters.UpdateType.MESSAGE
-    app.add_handler(TypeHandler(Update, gate), group=-1)  # de-duplication, then the flood guard
+    app.add_handler(TypeHandler(Update, common.flood_gate), group=-1)
     commands = {
         "start": onboarding.start,
         "help": onboarding.help_command,
@@ -206,10 +110,12 @@ def add_handlers(app: Application) -> None:
         "forget": onboarding.forget,
         "quiz": quiz.quiz,
         "ask": lookup.ask,
-        "answer": answers.on_answer_command,
+        "answer": answers.answer_command,
+        "skip": answers.skip_command,
         "streak": progress.streak,
         "stats": progress.stats,
         "top": progress.top,
+        "settings": settings.show_settings,
         "settime": settings.settime,
         "timezone": settings.timezone,
         "level": settings.level,
@@ -218,37 +124,101 @@ def add_handlers(app: Application) -> None:
         "review": review.review,
         "interview": interview.interview,
     }
-    # Answers first: they are most of the traffic, and PTB tries a group's handlers in order. No
-    # handler below can take a text message that is not a command, so the order changes nothing else.
-    app.add_handlers(
-        [
-            MessageHandler(new_message & private & filters.TEXT & ~filters.COMMAND, answers.on_text),
-            MessageHandler(new_message & groups & filters.REPLY & filters.TEXT & ~filters.COMMAND, answers.on_text),
-        ]
-    )
+    app.add_handlers([
+        MessageHandler(new_message & private & filters.TEXT & ~filters.COMMAND, answers.private_text),
+        MessageHandler(new_message & groups & filters.REPLY & filters.TEXT & ~filters.COMMAND, answers.group_reply),
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND, answers.edited),
+    ])
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message))
-    app.add_handlers(
-        [
-            CallbackQueryHandler(quiz.on_button, pattern=quiz.PATTERN),
-            CallbackQueryHandler(onboarding.forget_button, pattern=r"^f:(yes|no)$"),
-            CallbackQueryHandler(lookup.ask_button, pattern=lookup.PATTERN),
-            CallbackQueryHandler(quiz.show_group_answer, pattern=r"^r:"),
-            CallbackQueryHandler(answers.on_dispute, pattern=r"^d:"),
-            CallbackQueryHandler(stale_button),
-            ChatMemberHandler(onboarding.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-            MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated),
-            MessageHandler(new_message & private & filters.COMMAND, unknown_command),
-            MessageHandler(new_message & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text),
-        ]
-    )
+    app.add_handlers([
+        CallbackQueryHandler(quiz.question_button, pattern=keyboards.QUESTION_BUTTONS),
+        CallbackQueryHandler(answers.confirm_button, pattern=keyboards.CONFIRM_BUTTONS),
+        CallbackQueryHandler(interview.stop_button, pattern=keyboards.pattern(keyboards.INTERVIEW_STOP)),
+        CallbackQueryHandler(onboarding.forget_button, pattern=keyboards.FORGET_BUTTONS),
+        CallbackQueryHandler(lookup.ask_button, pattern=keyboards.pattern(keyboards.ASK)),
+        CallbackQueryHandler(answers.model_answer_button, pattern=keyboards.pattern(keyboards.MODEL_ANSWER)),
+        CallbackQueryHandler(answers.dispute_button, pattern=keyboards.pattern(keyboards.DISPUTE)),
+        CallbackQueryHandler(common.stale_button),
+        ChatMemberHandler(onboarding.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.StatusUpdate.MIGRATE, onboarding.chat_migrated),
+        MessageHandler(new_message & private & filters.COMMAND, common.unknown_command),
+        MessageHandler(new_message & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, common.not_text),
+    ])
     app.add_error_handler(on_error)
 
 
+async def start_app(application: TutorApp, *, poll: bool = True, poll_timeout: int = 1) -> Inbox:
+    """Initialise (retrying while Telegram is unreachable), start, and feed the application from
+    the inbox. Used by `serve` and by the tests, in their own event loop."""
+    for attempt, delay in enumerate((*STARTUP_BACKOFF, None), 1):
+        try:
+            await application.initialize()
+            break
+        except InvalidToken:
+            raise
+        except (NetworkError, TimedOut) as exc:
+            if delay is None:
+                raise
+            log.warning("Telegram unreachable at start (%s); try %d in %.0f s", exc.__class__.__name__, attempt + 1, delay)
+            await asyncio.sleep(delay)
+    await post_init(application)
+    if poll:
+        await application.bot.delete_webhook()  # getUpdates answers 409 while a webhook is set
+    await application.start()
+    inbox = Inbox(application, poll_timeout=poll_timeout)
+    application.bot_data[INBOX] = inbox
+    inbox.start(poll=poll)
+    return inbox
+
+
+async def stop_app(application: TutorApp) -> None:
+    """Stop within about `GRACE` seconds whatever Telegram does; unfinished updates stay pending."""
+    inbox: Inbox | None = application.bot_data.pop(INBOX, None)
+    if inbox is not None:
+        await inbox.stop()
+    if application.running:
+        await application.stop()
+    await post_shutdown(application)
+    await application.shutdown()
+
+
+def inbox_of(application: Application) -> Inbox:  # type: ignore[type-arg]
+    inbox: Inbox = application.bot_data[INBOX]
+    return inbox
+
+
+async def serve(application: TutorApp, *, webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> None:
+    """Run until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    inbox = await start_app(application, poll=webhook_url is None, poll_timeout=30)
+    server = None
+    try:
+        if webhook_url:
+            from .webhook import start_webhook
+
+            server = await start_webhook(application, inbox, webhook_url=webhook_url, listen=listen, port=port)
+        log.info("running: %d questions, database %s", len(services_of(application).bank), services_of(application).config.db_path)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        if server is not None:
+            server.stop()
+        await stop_app(application)
+
+
 def run(webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> int:
-    """Entry point of `tutor-bot run`: configuration errors are one line and exit code 2."""
-    from storage.db import StorageError
-    from storage.store import Store
+    """Entry point of `tutor-bot run`: a configuration problem is one line and exit code 2."""
+    import sys
+
+    from content import ContentError
+    from storage import StorageError, Store
+
+    from .config import ConfigError, load_config
+    from .errors import setup_logging
 
     try:
         config = load_config()
@@ -261,40 +231,16 @@ def run(webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8
     except ContentError as exc:
         print(f"error: {exc} — run `tutor-bot content check`", file=sys.stderr)
         return 1
-    try:  # fail fast with one clear line on a corrupt, newer or unwritable database
+    try:  # one clear line for a corrupt, newer, read-only or unwritable database
         Store.open(config.db_path).close()
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     application = build_application(config, bank=bank)
-    memory.tune_garbage_collector()  # after loading: the bank and modules are frozen
-    log.info("starting: %d questions, database %s", len(bank), config.db_path)
-    if webhook_url:
-        from .webhook import run_webhook
-
-        run_webhook(application, webhook_url=webhook_url, listen=listen, port=port)
-    else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    try:
+        asyncio.run(serve(application, webhook_url=webhook_url, listen=listen, port=port))
+    except InvalidToken:
+        print("error: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?); get the current one from @BotFather",
+              file=sys.stderr)
+        return 2
     return 0
-
-
-async def start_app(application: Application, *, poll_interval: float = 0.0, timeout: int = 1) -> None:
-    """Start like `run_polling` does (initialize, post_init, polling, start) inside a running loop.
-
-    Tests and benchmarks use this to run the real application in their own event loop.
-    """
-    await application.initialize()
-    await post_init(application)
-    await application.updater.start_polling(
-        poll_interval=poll_interval, timeout=timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
-    )
-    await application.start()
-
-
-async def stop_app(application: Application) -> None:
-    if application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await post_shutdown(application)
-    await application.shutdown()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +37,7 @@ _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _float(env, name: str, default: float, minimum: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -49,8 +50,8 @@ def _float(env, name: str, default: float, minimum: float) -> float:
     return value
 
 
-def load_config(env: dict[str, str] | None = None) -> Config:
-    env = os.environ if env is None else env
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    env: Mapping[str, str] = os.environ if environ is None else environ
     token = (env.get("TELEGRAM_BOT_TOKEN") or "").strip()
     if not token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it")

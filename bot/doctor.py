@@ -22,6 +22,8 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
+from .observability import redact
+
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 MIB = 1024 * 1024
 
@@ -76,13 +78,6 @@ def exit_code(checks: list[Check]) -> int:
     """0 when nothing failed; 2 when the database is missing; 1 otherwise."""
     codes = [c.exit_code for c in checks if c.status is Status.FAILED]
     return max(codes) if codes else 0
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[REDACTED]")
-    return text
 
 
 async def run_checks(

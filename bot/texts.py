@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from content import Question
+    from content.tutor import AnswerOutcome, InterviewSummary
+    from storage.models import AttemptResult, Chat, LeaderboardRow, User, UserStats
 
 MAX_MESSAGE = 4096
 VERDICT_ICON = {"correct": "✅", "partial": "🟡", "incorrect": "❌"}
@@ -155,54 +162,6 @@ def model_answer(question) -> str:
     return f"📖 <b>Model answer</b>\n{esc(question.answer)}"
 
 
-def _terms(items: list[str], limit: int = 12) -> str:
-    return ", ".join(esc(clip(t, 60)) for t in items[:limit])
-
-
-def verdict_private(question, grade, streak: int | None) -> str:
-    lines = [f"{VERDICT_ICON[grade.verdict]} <b>{VERDICT_WORD[grade.verdict]}</b> — score {grade.score:.0%}"]
-    if grade.keyword_list and grade.score >= 0.7:
-        lines.append("<i>That's a list of keywords — explain how they fit together for full marks.</i>")
-    if grade.matched:
-        lines.append("Covered: " + ", ".join(f"<b>{esc(m.term)}</b>" for m in grade.matched))
-    if grade.missed:
-        lines.append("Missed: " + _terms(list(grade.missed)))
-    if grade.negated:
-        lines.append("<i>You said these don't apply: " + _terms(list(grade.negated)) + "</i>")
-    if streak:
-        lines.append(f"🔥 {streak}-day streak")
-    lines.append("")
-    lines.append(model_answer(question))
-    return "\n".join(lines)
-
-
-def verdict_group(name: str, grade, streak: int | None) -> str:
-    text = f"{VERDICT_ICON[grade.verdict]} {name}: <b>{VERDICT_WORD[grade.verdict]}</b> ({grade.score:.0%})"
-    if grade.matched:
-        text += "\nCovered: " + _terms([m.term for m in grade.matched], 8)
-    if streak:
-        text += f"\n🔥 {streak}-day streak"
-    return text
-
-
-def verdict_group_line(name: str, grade, streak: int | None) -> str:
-    """One member's verdict as a line of a merged group message (bot/group_verdicts.py)."""
-    line = f"{VERDICT_ICON[grade.verdict]} {name}: <b>{VERDICT_WORD[grade.verdict]}</b> ({grade.score:.0%})"
-    return line + (f" · 🔥 {streak}" if streak else "")
-
-
-def merged_verdicts(lines: list[str]) -> str:
-    return "📝 <b>Answers so far</b> (busy group: grouped into one message)\n" + "\n".join(lines)
-
-
-def already_answered(verdict: str) -> str:
-    return f"You already answered this one ({VERDICT_WORD.get(verdict, verdict).lower()}). /quiz for a new question."
-
-
-def group_already_answered(name: str) -> str:
-    return f"{name}, you already answered this question — one graded answer each. See you at the next one!"
-
-
 NO_OPEN_QUESTION = "I don't have an open question for you. Send /quiz for one, or /ask &lt;topic&gt; to look something up."
 NOT_REGISTERED = "Send /start first so I can keep your streak and scores."
 EMPTY_ANSWER = "Your answer is empty — write it after the command, e.g. <code>/answer it randomly zeroes units…</code>"
@@ -213,7 +172,6 @@ STOPPED = "Paused: no more daily questions. Your data is kept — /start resumes
 FORGET_CONFIRM = "This erases all your answers, streaks and settings. There is no undo. Are you sure?"
 FORGOTTEN = "Done — I erased everything I knew about you. /start if you ever want to come back."
 FORGET_CANCELLED = "Nothing was erased."
-ADMINS_ONLY = "Only group admins can change the group's settings."
 SORRY = "Sorry, something went wrong on my side while handling that. Please try again."
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 FLOODED = "You're sending messages very fast — I'll ignore you for a minute. Take a breath! 🙂"
@@ -241,38 +199,6 @@ def streak_text(current: int, longest: int) -> str:
     if current:
         return f"🔥 Current streak: <b>{current}</b> day{'s' if current != 1 else ''}\n🏆 Longest: {longest}"
     return f"No current streak — answer today's question to start one.\n🏆 Longest: {longest}"
-
-
-def stats_text(stats: dict, topic_titles: dict[str, str]) -> str:
-    answered = stats.get("answered", 0)
-    if not answered:
-        return "No answers yet — /quiz to get started."
-    lines = [
-        "📊 <b>Your stats</b>",
-        f"Answered: {answered} · ✅ {stats.get('correct', 0)} · 🟡 {stats.get('partial', 0)} · ❌ {stats.get('incorrect', 0)}",
-        f"Accuracy: {stats.get('accuracy', 0.0):.0%}",
-        f"Days practised: {stats.get('days_practised', 0)}",
-    ]
-    per_topic = stats.get("per_topic") or {}
-    weak = sorted(per_topic.items(), key=lambda kv: (kv[1]["accuracy"], -kv[1]["answered"]))[:3]
-    weak = [(t, v) for t, v in weak if v["accuracy"] < 0.75]
-    if weak:
-        lines.append("Weak spots: " + ", ".join(f"{esc(topic_titles.get(t, t))} ({v['accuracy']:.0%})" for t, v in weak))
-    return "\n".join(lines)
-
-
-def leaderboard_text(week: list[dict], all_time: list[dict]) -> str:
-    def rows(items: list[dict]) -> str:
-        if not items:
-            return "  nobody yet"
-        medals = ["🥇", "🥈", "🥉"]
-        out = []
-        for i, r in enumerate(items):
-            mark = medals[i] if i < 3 else f"{i + 1}."
-            out.append(f"{mark} {user_name(r.get('first_name'), r.get('username'))} — {r['points']} pts")
-        return "\n".join(out)
-
-    return f"🏆 <b>This week</b>\n{rows(week)}\n\n<b>All time</b>\n{rows(all_time)}"
 
 
 def ask_result(question, more: int) -> str:
@@ -333,11 +259,6 @@ def reminder(current: int) -> str:
     )
 
 
-def interview_intro(label: str, n: int, group: bool) -> str:
-    how = "Reply to each question; an admin moves on with <code>/interview next</code>." if group else "Answer each one; the next follows at once."
-    return f"🎤 <b>Mock interview</b> · {esc(label)} · {n} questions\n{how} Take your time, but not too much. ⏱"
-
-
 def interview_header(n: int, total: int) -> str:
     return f"🎤 <b>Interview question {n}/{total}</b>"
 
@@ -346,28 +267,256 @@ def interview_no_questions(arg: str) -> str:
     return f"I found no questions for “{esc(clip(arg, 60))}”. Try <code>/interview advanced</code> or <code>/interview attention</code>."
 
 
-def interview_verdict(grade) -> str:
-    covered = ", ".join(esc(m.term) for m in grade.matched[:6]) or "none of the key ideas"
-    return f"{VERDICT_ICON[grade.verdict]} {VERDICT_WORD[grade.verdict]} ({grade.score:.0%}) — covered: {covered}"
-
-
-def interview_summary(lines, total: float, strongest: list[str], weakest: list[str], review_topic: str | None) -> str:
-    out = [f"🎤 <b>Interview summary</b> — overall {total:.0%}"]
-    for n, question, verdict, score, answered in lines:
-        mark = VERDICT_ICON.get(verdict, "❌") if answered else "⏭"
-        out.append(f"{n}. {mark} {score:.0%} — {esc(clip(question, 70))}")
-    if strongest:
-        out.append("💪 Strongest: " + ", ".join(esc(t) for t in strongest))
-    if weakest:
-        out.append("🎯 Weakest: " + ", ".join(esc(t) for t in weakest))
-    if review_topic:
-        out.append(f"Review next: <code>/ask {esc(review_topic)}</code>, then /review.")
-    return "\n".join(out)
-
-
 def interview_group_summary(ranking: list[tuple[str, float]], n: int) -> str:
     if not ranking:
         return "🎤 <b>Interview over</b> — nobody answered this time."
     medals = ["🥇", "🥈", "🥉"]
     rows = [f"{medals[i] if i < 3 else str(i + 1) + '.'} {name} — {score:.1f} / {n}" for i, (name, score) in enumerate(ranking)]
     return "🎤 <b>Interview over</b>\n" + "\n".join(rows)
+
+
+# ---------------------------------------------------------------- buttons
+
+BUTTON_HINT = "💡 Hint"
+BUTTON_SKIP = "🤷 I don't know"
+BUTTON_SHOW = "📖 Show answer"
+BUTTON_NEXT = "➡️ Next"
+BUTTON_STOP = "⏹ Stop"
+BUTTON_DISPUTE = "🙋 I think I was right"
+BUTTON_MODEL_ANSWER = "📖 Model answer"
+BUTTON_FORGET_YES = "🗑 Yes, erase everything"
+BUTTON_CANCEL = "Cancel"
+BUTTON_GRADE_IT = "✅ Grade it"
+BUTTON_NOT_ANSWER = "💬 Not an answer"
+REPLY_PLACEHOLDER = "Your answer…"
+
+
+def summary_button(number: int) -> str:
+    return f"📖 {number}"
+
+
+# ---------------------------------------------------------------- the conversation
+
+NOT_TEXT = "I can only grade text answers — please type your answer. 🙂"
+NOT_YOURS = "That button is for the person who wrote the message."
+EDIT_NOT_REGRADED = "I don't re-grade edited answers — send your improved answer as a new message to the next question."
+SKIPPED = "🤷 No problem — here is the model answer. This question comes back soon for another try (not counted as an attempt)."
+REVEALED = "📖 Here is the model answer. This question comes back soon for another try (not counted as an attempt)."
+
+
+def title(question: Question) -> str:
+    """A question's short title: how verdicts and prompts name it."""
+    return esc(clip(question.question, 70))
+
+
+def admins_only(what: str) -> str:
+    return f"Only group admins can {esc(what)}."
+
+
+def not_an_answer(question: Question, kind: str) -> str:
+    lead = "That looks like a question for me — I'm a quiz tutor, so try /ask &lt;topic&gt; to look things up." if kind == "question" else "🙂"
+    return f"{lead}\nI'm waiting for your answer to <b>{title(question)}</b> — write it in your own words, or use the buttons."
+
+
+def is_this_your_answer(question: Question) -> str:
+    return f"Is this your answer to <b>{title(question)}</b>?"
+
+
+def question_closed(question: Question) -> str:
+    return f"<b>{title(question)}</b> was an earlier day's question and is closed now. /quiz for a fresh one."
+
+
+def quiz_no_topic(arg: str, weak: bool) -> str:
+    if weak:
+        return "Answer a few questions first — then <code>/quiz weak</code> picks your weakest topic."
+    return f"I know no topic like “{esc(clip(arg, 60))}”. /ask alone lists the topics."
+
+
+def already_answered(verdict: str, question: Question) -> str:
+    word = VERDICT_WORD.get(verdict, verdict).lower()
+    return f"You already answered <b>{title(question)}</b> ({word}). /quiz for a new question."
+
+
+def group_already_answered(name: str) -> str:
+    return f"{name}, you already answered this question — one graded answer each. See you at the next one!"
+
+
+def _terms(items: Sequence[str], limit: int = 12) -> str:
+    return ", ".join(esc(clip(t, 60)) for t in list(items)[:limit])
+
+
+def _moments(result: AttemptResult) -> list[str]:
+    from content.tutor import streak_moments
+
+    lines = []
+    for moment in streak_moments(current=result.streak.current, new_day=result.is_new_day,
+                                 freezes_used=result.freezes_used, freezes_held=result.streak.freezes):
+        if moment == "freeze_used":
+            lines.append(freeze_used(result.freezes_used).strip())
+        elif moment == "freeze_earned":
+            lines.append("❄️ 7 days in a row — you earned a streak freeze!")
+        elif moment.startswith("milestone:"):
+            lines.append(f"🏅 {moment.split(':')[1]}-day streak — a milestone!")
+    return lines
+
+
+def grade_lines(grade: Any) -> list[str]:
+    """Core ideas found and missed first, then the details also worth saying."""
+    lines = []
+    core_found = getattr(grade, "core_found", None)
+    if core_found is not None:
+        if core_found:
+            lines.append("Core ideas you covered: " + ", ".join(f"<b>{esc(t)}</b>" for t in core_found))
+        if grade.core_missed:
+            lines.append("Core ideas missing: " + _terms(grade.core_missed))
+        if getattr(grade, "details_missed", None):
+            lines.append("Also worth saying: " + _terms(grade.details_missed, 6))
+    else:
+        if grade.matched:
+            lines.append("Covered: " + ", ".join(f"<b>{esc(m.term)}</b>" for m in grade.matched))
+        if grade.missed:
+            lines.append("Missed: " + _terms(list(grade.missed)))
+    if getattr(grade, "negated", None):
+        lines.append("<i>You said these don't apply: " + _terms(list(grade.negated)) + "</i>")
+    return lines
+
+
+def verdict_head(outcome: AnswerOutcome) -> str:
+    return f"{VERDICT_ICON[outcome.verdict]} <b>{VERDICT_WORD[outcome.verdict]}</b> — {outcome.score:.0%}"
+
+
+def verdict_private(question: Question, outcome: AnswerOutcome, result: AttemptResult) -> str:
+    lines = [f"{verdict_head(outcome)} · <i>{title(question)}</i>"]
+    if outcome.truncated:
+        lines.append(TOO_LONG_NOTE)
+    grade = outcome.grade
+    if grade is not None:
+        if grade.keyword_list and outcome.verdict == "correct":
+            lines.append("<i>That's a list of keywords — explain how they fit together in an interview.</i>")
+        lines += grade_lines(grade)
+    if result.streak.current:
+        lines.append(f"🔥 {result.streak.current}-day streak")
+    lines += _moments(result)
+    lines += ["", model_answer(question)]
+    return "\n".join(lines)
+
+
+def verdict_group(name: str, question: Question, outcome: AnswerOutcome, result: AttemptResult) -> str:
+    text = f"{VERDICT_ICON[outcome.verdict]} {name}: <b>{VERDICT_WORD[outcome.verdict]}</b> ({outcome.score:.0%}) · <i>{title(question)}</i>"
+    if outcome.matched:
+        text += "\nCovered: " + _terms(outcome.matched, 8)
+    if result.streak.current:
+        text += f"\n🔥 {result.streak.current}-day streak"
+    for line in _moments(result):
+        text += "\n" + line
+    return text
+
+
+def verdict_group_line(name: str, outcome: AnswerOutcome, result: AttemptResult) -> str:
+    """One member's verdict as a line of a merged group message (bot/group_verdicts.py)."""
+    line = f"{VERDICT_ICON[outcome.verdict]} {name}: <b>{VERDICT_WORD[outcome.verdict]}</b> ({outcome.score:.0%})"
+    return line + (f" · 🔥 {result.streak.current}" if result.streak.current else "")
+
+
+def merged_verdicts(lines: list[str]) -> str:
+    return "📝 <b>Answers so far</b> (busy group: grouped into one message)\n" + "\n".join(lines)
+
+
+# ---------------------------------------------------------------- settings and progress
+
+
+def settime_current(push_time: str, tz: str) -> str:
+    return f"⏰ The daily question comes at <b>{esc(push_time)}</b> ({esc(tz)}). Change it with <code>/settime 08:30</code>."
+
+
+def timezone_current(tz: str) -> str:
+    return f"🌍 Time zone: <b>{esc(tz)}</b>. Change it with <code>/timezone Europe/Berlin</code> or <code>/timezone +05:30</code>."
+
+
+def level_current(level: str) -> str:
+    return f"🎯 Level: <b>{esc(level)}</b>. Change it with <code>/level intermediate</code>, <code>advanced</code> or <code>all</code>."
+
+
+def daystart_current(hour: int) -> str:
+    return f"🌅 Your day starts at <b>{hour:02d}:00</b>. Change it with <code>/daystart 4</code>."
+
+
+def reminders_current(on: bool) -> str:
+    state = "on" if on else "off"
+    return f"🔔 Evening reminders are <b>{state}</b>. <code>/reminders on</code> or <code>/reminders off</code>."
+
+
+def settings_overview(chat: Chat, learner: User | None) -> str:
+    lines = [
+        "⚙️ <b>Settings</b>",
+        f"⏰ Daily question: <b>{esc(chat.push_time)}</b> — /settime",
+        f"🌍 Time zone: <b>{esc(chat.tz)}</b> — /timezone",
+        f"🎯 Level: <b>{esc(chat.level)}</b> — /level",
+        f"📬 Daily question: <b>{'on' if chat.subscribed else 'paused'}</b> — /stop, /start",
+    ]
+    if learner is not None:
+        lines.append(f"🌅 Day starts: <b>{learner.day_start_hour:02d}:00</b> — /daystart")
+        lines.append(f"🔔 Evening reminders: <b>{'on' if learner.reminders else 'off'}</b> — /reminders")
+    return "\n".join(lines)
+
+
+def stats_text(stats: UserStats, topic_titles: dict[str, str]) -> str:
+    if not stats.answered:
+        return "No answers yet — /quiz to get started."
+    lines = [
+        "📊 <b>Your stats</b>",
+        f"Answered: {stats.answered} · ✅ {stats.correct} · 🟡 {stats.partial} · ❌ {stats.incorrect}",
+        f"Accuracy: {stats.accuracy:.0%}",
+        f"Days practised: {stats.days_practised}",
+    ]
+    weak = sorted(stats.per_topic, key=lambda t: (t.accuracy, -t.answered))[:3]
+    weak = [t for t in weak if t.accuracy < 0.75]
+    if weak:
+        lines.append("Weak spots: " + ", ".join(f"{esc(topic_titles.get(t.topic, t.topic))} ({t.accuracy:.0%})" for t in weak))
+        lines.append("Practise the weakest with <code>/quiz weak</code>.")
+    return "\n".join(lines)
+
+
+def leaderboard_text(week: Sequence[LeaderboardRow], all_time: Sequence[LeaderboardRow]) -> str:
+    def rows(items: Sequence[LeaderboardRow]) -> str:
+        if not items:
+            return "  nobody yet"
+        medals = ["🥇", "🥈", "🥉"]
+        return "\n".join(f"{medals[i] if i < 3 else f'{i + 1}.'} {user_name(r.first_name, r.username)} — {r.points} pts"
+                         for i, r in enumerate(items))
+
+    return f"🏆 <b>This week</b>\n{rows(week)}\n\n<b>All time</b>\n{rows(all_time)}"
+
+
+# ---------------------------------------------------------------- interviews
+
+
+def interview_intro(label: str, n: int, group: bool, filled: bool = False) -> str:
+    how = ("Reply to each question; an admin moves on with <code>/interview next</code>." if group
+           else "Answer each one; the next follows at once. ⏹ Stop or <code>/interview stop</code> ends it.")
+    note = f"\n<i>Fewer than {n} fresh questions on that topic: the rest come from related topics.</i>" if filled else ""
+    return f"🎤 <b>Mock interview</b> · {esc(label)} · {n} questions\n{how}{note}"
+
+
+def interview_verdict(outcome: AnswerOutcome) -> str:
+    covered = _terms(outcome.matched, 6) or "none of the key ideas"
+    return f"{verdict_head(outcome)} — covered: {covered}"
+
+
+def interview_summary(summary: InterviewSummary, topic_titles: dict[str, str]) -> str:
+    out = [f"🎤 <b>Interview summary</b> — overall {summary.average:.0%}"]
+    for line in summary.lines:
+        mark = VERDICT_ICON.get(line.verdict, "❌") if line.answered else "⏭"
+        out.append(f"{line.number}. {mark} {line.score:.0%} — {title(line.question)}")
+        if line.answered and line.missed:
+            out.append("   missed: " + _terms(line.missed, 4))
+    if summary.strongest:
+        out.append("💪 Strongest: " + ", ".join(esc(topic_titles.get(t, t)) for t in summary.strongest))
+    if summary.weakest:
+        out.append("🎯 Weakest: " + ", ".join(esc(topic_titles.get(t, t)) for t in summary.weakest))
+    if summary.review_topic:
+        out.append(f"Review next: <code>/quiz {esc(summary.review_topic)}</code>, then /review.")
+    out.append("<i>📖 buttons below: each question's model answer.</i>")
+    return "\n".join(out)
+
+NOT_SAVED = "I couldn't save that just now — please send it again in a minute. 🙏"

@@ -266,10 +266,12 @@ class FakeTelegram:
 
     async def processed(self, app, timeout: float = 30.0) -> None:
         """Wait until an in-process application has fetched *and finished handling* every queued
-        update: confirmed by its next getUpdates (PTB queues a batch before confirming it), then
-        its update queue joined (PTB marks an update done after its handlers returned)."""
+        update: confirmed by its next getUpdates (the bot stores a batch before confirming it),
+        then its inbox idle (nothing pending or being handled)."""
+        from bot.app import inbox_of
+
         await self.drained(timeout)
-        await asyncio.wait_for(app.update_queue.join(), timeout)
+        await inbox_of(app).wait_idle(timeout)
 
     # ---------------------------------------------------------------- the API
     def _fault_for(self, method: str, params: dict) -> Fault | None:

@@ -1,0 +1,86 @@
+"""The handler's world, typed: PTB's own `ContextTypes` pattern (its `contexttypesbot.py` example).
+
+Every handler receives a `TutorContext`: `context.store`, `context.bank`, `context.config`,
+`context.now()` and `context.rng`, each with its real type, so tools and people can follow a
+call from a handler into storage or the grader. The clock and the random generator are injected
+(tests fix them); nothing in bot/ reads the time or `random` any other way.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from content import Bank
+from storage import AsyncStore
+
+from .config import Config
+from .flood import FloodGuard
+from .group_verdicts import GroupVerdicts
+
+Clock = Callable[[], datetime]
+TutorBot = ExtBot[dict[str, Any]]  # rate_limit_args: {"priority": bot.limits.Priority}
+SERVICES = "tutor"
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """What every handler needs, built once by `build_application` (kept in `bot_data`)."""
+
+    bank: Bank
+    config: Config
+    clock: Clock = system_clock
+    rng: random.Random = field(default_factory=random.Random)
+    flood: FloodGuard = field(default_factory=FloodGuard)
+    group_verdicts: GroupVerdicts = field(default_factory=GroupVerdicts)
+    admin_cache: dict[tuple[int, int], tuple[bool, datetime]] = field(default_factory=dict)
+    store: AsyncStore | None = None  # opened in post_init: its threads belong to the running loop
+
+
+class TutorContext(CallbackContext[TutorBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """CallbackContext with the tutor's services as typed attributes."""
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.bot_data[SERVICES]
+        return services
+
+    @property
+    def store(self) -> AsyncStore:
+        store = self.services.store
+        if store is None:
+            raise RuntimeError("the store is opened in post_init; no handler runs before it")
+        return store
+
+    @property
+    def bank(self) -> Bank:
+        return self.services.bank
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def rng(self) -> random.Random:
+        return self.services.rng
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+
+TutorApp = Application[TutorBot, TutorContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], JobQueue[TutorContext]]
+
+
+def services_of(application: TutorApp) -> Services:
+    """The services outside a handler (post_init, jobs, tests)."""
+    services: Services = application.bot_data[SERVICES]
+    return services

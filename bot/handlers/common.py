@@ -1,0 +1,125 @@
+"""What many handlers share: who may do what, the flood gate, and the catch-all replies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import ChatMember, Message, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from storage import Store
+from storage.models import Chat
+
+from .. import texts
+from ..context import TutorContext
+from ..limits import BudgetExhausted, Priority
+from ..sending import reply
+
+ADMIN_CACHE_TTL = timedelta(seconds=60)
+ADMIN_STATUSES = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
+
+
+def is_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def message_of(update: Update) -> Message:
+    """The update's message; handlers registered for messages always have one."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError("a message handler got an update without a message")
+    return message
+
+
+def argument(update: Update) -> str:
+    """The text after the command (`/settime 08:30` → "08:30")."""
+    parts = (message_of(update).text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def say(update: Update, context: TutorContext, text: str, *, low: bool = False) -> None:
+    """Reply to the update's message. `low` marks group chatter (help, confirmations, refusals)
+    that is dropped rather than delay a question or verdict when the group's budget runs short."""
+    priority = Priority.LOW if low and is_group(update) else Priority.REPLY
+    try:
+        await reply(context, message_of(update), text, priority=priority)
+    except BudgetExhausted:
+        pass
+
+
+async def is_admin(update: Update, context: TutorContext) -> bool:
+    """Group admins only; an anonymous admin posts as the group itself (`sender_chat`)."""
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat is None:
+        return False
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    if user is None:
+        return False
+    cache, key, now = context.services.admin_cache, (chat.id, user.id), context.now()
+    cached = cache.get(key)
+    if cached and cached[1] > now:
+        return cached[0]
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+        admin = member.status in ADMIN_STATUSES
+    except TelegramError:
+        admin = False
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[key] = (admin, now + ADMIN_CACHE_TTL)
+    return admin
+
+
+async def require_admin(update: Update, context: TutorContext, what: str) -> bool:
+    """True for a group admin; everyone else is told what was refused (`what`: "change the time")."""
+    if await is_admin(update, context):
+        return True
+    await say(update, context, texts.admins_only(what), low=True)
+    return False
+
+
+async def chat_row(update: Update, context: TutorContext) -> Chat | None:
+    """The chat's row, created for a group; a private user who never pressed /start is told to."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    row = await context.store.read(Store.get_chat, chat.id)
+    if row is None and is_group(update):
+        config = context.config
+        row = await context.store.write(Store.ensure_chat, chat.id, chat.type, chat.title or "", context.now(),
+                                        config.default_tz, config.default_time)
+    if row is None:
+        await say(update, context, texts.NOT_REGISTERED)
+    return row
+
+
+async def flood_gate(update: Update, context: TutorContext) -> None:
+    """Runs before every handler: a user sending more than 20 updates in 10 s is ignored for a minute."""
+    user = update.effective_user
+    if user is None:
+        return
+    verdict = context.services.flood.hit(user.id, context.now())
+    if verdict == "ok":
+        return
+    if verdict == "notify" and update.callback_query is not None:
+        await update.callback_query.answer(texts.clip(texts.FLOODED, 190), show_alert=True)
+    elif verdict == "notify" and update.effective_message is not None:
+        await say(update, context, texts.FLOODED, low=True)
+    raise ApplicationHandlerStop
+
+
+async def unknown_command(update: Update, context: TutorContext) -> None:
+    await say(update, context, texts.UNKNOWN_COMMAND)
+
+
+async def not_text(update: Update, context: TutorContext) -> None:
+    await say(update, context, texts.NOT_TEXT)
+
+
+async def stale_button(update: Update, context: TutorContext) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.STALE_BUTTON, show_alert=True)

@@ -1,0 +1,77 @@
+"""/quiz [topic|weak], and the buttons under a private question: 💡 Hint, 🤷 I don't know,
+📖 Show answer, ➡️ Next."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from storage import Store
+
+from .. import keyboards, texts
+from ..context import TutorContext
+from .answers import give_up_on
+from .common import argument, chat_row, is_group, require_admin, say
+from .questions import choose_for, drop_buttons, send_question, topic_from
+from .review import send_next_review
+
+
+async def quiz(update: Update, context: TutorContext) -> None:
+    """/quiz, /quiz <topic>, /quiz weak — a question now."""
+    if is_group(update) and not await require_admin(update, context, "post a question now"):
+        return
+    chat = await chat_row(update, context)
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
+    arg = argument(update)
+    topic = await topic_from(context, update, arg) if arg else None
+    if arg and topic is None:
+        await say(update, context, texts.quiz_no_topic(arg, arg.lower() == "weak"))
+        return
+    question = await choose_for(context, chat, topic)
+    await send_question(context, chat, question, source="quiz", user_id=user.id)
+
+
+async def question_button(update: Update, context: TutorContext) -> None:
+    """💡 Hint · 🤷 I don't know · 📖 Show answer · ➡️ Next, under a private question."""
+    query = update.callback_query
+    if query is None:
+        return
+    message = query.message
+    # These buttons only exist in the presser's own private chat: a press claimed anywhere else is forged.
+    if not isinstance(message, Message) or message.chat.id != query.from_user.id:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    user_id = query.from_user.id
+    if query.data == keyboards.NEXT:
+        await next_button(update, context, message)
+        return
+    record = await context.store.read(Store.get_question_message, message.chat_id, message.message_id)
+    question = context.bank.get(record.question_id) if record else None
+    if record is None or question is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if query.data == keyboards.HINT:
+        await context.store.write(Store.mark_hint_used, user_id, message.chat_id, message.message_id, context.now())
+        await query.answer(texts.clip(question.hint or texts.HINT_NONE, 190), show_alert=True)
+        return
+    await query.answer()
+    await give_up_on(context, record, question, user_id, skipped=query.data == keyboards.SKIP)
+
+
+async def next_button(update: Update, context: TutorContext, message: Message) -> None:
+    """➡️ Next: inside /review the next due card, else a new question; the old buttons go away."""
+    query = update.callback_query
+    assert query is not None
+    chat = await context.store.read(Store.get_chat, message.chat_id)
+    if chat is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await query.answer()
+    record = await context.store.read(Store.get_question_message, message.chat_id, message.message_id)
+    in_review = record is not None and record.source == "review"
+    if not (in_review and await send_next_review(context, chat, query.from_user.id)):
+        question = await choose_for(context, chat)
+        await send_question(context, chat, question, source="quiz", user_id=query.from_user.id)
+    await drop_buttons(context, message)

@@ -1,0 +1,139 @@
+"""/settings and each setting: the learner's own in private, the admins' in a group.
+
+Every setting command without an argument shows its current value and how to change it.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from content.calendar import format_push_time, parse_small_int, parse_tz
+from storage import Store
+from storage.models import Chat
+
+from .. import texts
+from ..context import TutorContext
+from .common import argument, chat_row, is_group, require_admin, say
+
+LEVELS = ("intermediate", "advanced", "all")
+
+
+async def settings_chat(update: Update, context: TutorContext, what: str) -> Chat | None:
+    """The chat whose settings change: a group's only for its admins."""
+    if is_group(update) and not await require_admin(update, context, what):
+        return None
+    return await chat_row(update, context)
+
+
+async def show_settings(update: Update, context: TutorContext) -> None:
+    """/settings — every current setting, with the command that changes it."""
+    chat = await chat_row(update, context)
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    learner = None if is_group(update) else await context.store.read(Store.get_user, user.id)
+    await say(update, context, texts.settings_overview(chat, learner), low=True)
+
+
+async def settime(update: Update, context: TutorContext) -> None:
+    raw = argument(update)
+    if not raw:
+        chat = await chat_row(update, context)
+        if chat is not None:
+            await say(update, context, texts.settime_current(chat.push_time, chat.tz), low=True)
+        return
+    try:
+        push_time = format_push_time(raw)
+    except ValueError:
+        await say(update, context, texts.SETTIME_USAGE, low=True)
+        return
+    chat = await settings_chat(update, context, "change the question time")
+    if chat is None:
+        return
+    chat = await context.store.write(Store.update_chat_settings, chat.chat_id, context.now(), push_time=push_time)
+    await say(update, context, texts.settime_done(chat.push_time, chat.tz), low=True)
+
+
+async def timezone(update: Update, context: TutorContext) -> None:
+    raw = argument(update)
+    if not raw:
+        chat = await chat_row(update, context)
+        if chat is not None:
+            await say(update, context, texts.timezone_current(chat.tz), low=True)
+        return
+    try:
+        tz = parse_tz(raw)
+    except ValueError:
+        await say(update, context, texts.TIMEZONE_USAGE, low=True)
+        return
+    chat = await settings_chat(update, context, "change the time zone")
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    chat = await context.store.write(Store.update_chat_settings, chat.chat_id, context.now(), tz=tz)
+    if not is_group(update):
+        await context.store.write(Store.set_user_tz, user.id, tz)  # streak days follow the learner's zone
+    await say(update, context, texts.timezone_done(chat.tz, chat.push_time), low=True)
+
+
+async def level(update: Update, context: TutorContext) -> None:
+    choice = argument(update).lower()
+    if not choice:
+        chat = await chat_row(update, context)
+        if chat is not None:
+            await say(update, context, texts.level_current(chat.level), low=True)
+        return
+    if choice not in LEVELS:
+        await say(update, context, texts.LEVEL_USAGE, low=True)
+        return
+    chat = await settings_chat(update, context, "change the level")
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    await context.store.write(Store.update_chat_settings, chat.chat_id, context.now(), level=choice)
+    if not is_group(update):
+        await context.store.write(Store.set_user_level, user.id, choice)
+    await say(update, context, texts.level_done(choice), low=True)
+
+
+async def daystart(update: Update, context: TutorContext) -> None:
+    """/daystart 4 — the learner's day starts at 04:00: a 1 a.m. answer counts for yesterday."""
+    if is_group(update):
+        await say(update, context, texts.NOT_IN_GROUP, low=True)
+        return
+    user = update.effective_user
+    chat = await chat_row(update, context)
+    if chat is None or user is None:
+        return
+    raw = argument(update)
+    if not raw:
+        learner = await context.store.read(Store.get_user, user.id)
+        await say(update, context, texts.daystart_current(learner.day_start_hour if learner else 0))
+        return
+    hour = parse_small_int(raw, 0, 23)
+    if hour is None:
+        await say(update, context, texts.DAYSTART_USAGE)
+        return
+    await context.store.write(Store.set_user_day_start_hour, user.id, hour)
+    await say(update, context, texts.daystart_done(hour))
+
+
+async def reminders(update: Update, context: TutorContext) -> None:
+    """/reminders on|off — the evening streak reminder."""
+    if is_group(update):
+        await say(update, context, texts.NOT_IN_GROUP, low=True)
+        return
+    user = update.effective_user
+    chat = await chat_row(update, context)
+    if chat is None or user is None:
+        return
+    choice = argument(update).lower()
+    if not choice:
+        learner = await context.store.read(Store.get_user, user.id)
+        await say(update, context, texts.reminders_current(learner.reminders if learner else True))
+        return
+    if choice not in ("on", "off"):
+        await say(update, context, texts.REMINDERS_USAGE)
+        return
+    await context.store.write(Store.set_user_reminders, user.id, choice == "on")
+    await say(update, context, texts.reminders_done(choice == "on"))

@@ -1,0 +1,190 @@
+"""Telegram's flood limits, kept below with a margin, replies to waiting learners first.
+
+Telegram allows about 30 messages a second per bot and 20 a minute into one group; past that it
+answers 429 with `retry_after`, and every send of the bot should pause for that long. PTB's
+`AIORateLimiter` uses aiolimiter's leaky bucket, which lets a burst of 30 through and another 30
+right after it: against a server that counts 30 in *any* second that means 429s. So this is a
+limiter of our own, through PTB's documented extension point (`BaseRateLimiter`):
+
+* **Sliding windows**: at most `rate` messages in any `period + JITTER` seconds, as our clock sees
+  them. `JITTER` (70 ms) is the margin: requests that leave us at most that much further apart
+  than they arrive at Telegram can never make 31 in Telegram's second. The cost is pace: 30 per
+  1.07 s is 28 messages a second.
+* **Priorities**, passed per call as `rate_limit_args` (see `Priority`): a `REPLY` (a verdict, an
+  answer to a command: someone is waiting) takes the next free slot before any `BULK` send (the
+  daily push, reminders, digests); `LOW` group chatter (help, confirmations, refusals) is dropped
+  with `BudgetExhausted` when it would leave a group fewer than `GROUP_RESERVE` of its 20 slots a
+  minute, so questions and verdicts in that group are never queued behind it.
+* **429**: every send pauses for `retry_after`, and the error goes back to the caller, whose one
+  retry policy (`bot/sending.py`) decides whether to try again. This limiter retries nothing.
+
+Only message-creating methods count (Telegram's limit is on messages). `answerCallbackQuery`,
+`getChatMember` and friends go straight through, except while a 429 pause is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import warnings
+from collections import deque
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+
+OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second per bot
+GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
+JITTER = 0.07  # seconds of network jitter the windows absorb (the margin below the limit)
+GROUP_RESERVE = 5  # a group's slots per minute that LOW messages may never use
+MAX_IDLE_GROUPS = 512  # group windows kept before idle ones are forgotten (memory stays flat)
+
+MESSAGE_METHODS = frozenset({
+    "sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup",
+    "editMessageCaption", "copyMessage", "forwardMessage", "sendMediaGroup",
+})
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`retry_after` is an int in PTB 22 and a timedelta later: accept both."""
+    with warnings.catch_warnings():  # PTB 22 warns that the int form is deprecated
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Priority(enum.IntEnum):
+    """How urgent a send is; pass as `rate_limit_args={"priority": Priority.BULK}`."""
+
+    REPLY = 0  # a learner is waiting for it (the default)
+    BULK = 1  # scheduled sends: the daily push, reminders, digests
+    LOW = 2  # group chatter that may be dropped when the group's budget runs short
+
+
+class BudgetExhausted(Exception):
+    """A LOW message was dropped to keep a group's budget for questions and verdicts."""
+
+
+class SlidingWindow:
+    """When the next of at most `rate` entries in any `period` seconds may go."""
+
+    def __init__(self, rate: int, period: float) -> None:
+        self.rate, self.period = rate, period
+        self.times: deque[float] = deque()
+
+    def _expire(self, now: float) -> None:
+        while self.times and self.times[0] <= now - self.period:
+            self.times.popleft()
+
+    def free(self, now: float) -> int:
+        self._expire(now)
+        return self.rate - len(self.times)
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more entry fits (0 if it fits now)."""
+        if self.free(now) > 0:
+            return 0.0
+        return self.times[0] + self.period - now
+
+    def take(self, now: float) -> None:
+        self.times.append(now)
+
+
+def group_key(data: dict[str, Any]) -> int | str | None:
+    """The group a request writes into (negative chat ids and @usernames), else None."""
+    chat_id = data.get("chat_id")
+    if isinstance(chat_id, str) and chat_id.startswith("@"):
+        return chat_id
+    try:
+        number = int(chat_id) if chat_id is not None else 0
+    except (TypeError, ValueError):
+        return None
+    return number if number < 0 else None
+
+
+class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
+    """Sliding windows per bot and per group, priorities, and one shared pause on 429."""
+
+    def __init__(self, messages_per_second: int = OVERALL_RATE, *, clock: Callable[[], float] | None = None) -> None:
+        self.pacing = messages_per_second > 0  # 0: only 429 pauses (a self-hosted Bot API server, benchmarks)
+        self.overall = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD + JITTER)
+        self.groups: dict[int | str, SlidingWindow] = {}
+        self.paused_until = 0.0
+        self._clock = clock
+        self._waiting = [0, 0, 0]  # per Priority: sends waiting for a slot
+        self._changed = asyncio.Condition()
+        self.rate_limited = 0  # 429s seen (logged and exported as a metric by the sender)
+
+    def now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
+    async def initialize(self) -> None:
+        """Nothing to open: windows are made on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    def _group(self, key: int | str) -> SlidingWindow:
+        window = self.groups.get(key)
+        if window is None:
+            if len(self.groups) > MAX_IDLE_GROUPS:
+                now = self.now()
+                for old in [k for k, w in self.groups.items() if w.free(now) == w.rate]:
+                    del self.groups[old]
+            window = self.groups[key] = SlidingWindow(GROUP_RATE, GROUP_PERIOD + JITTER)
+        return window
+
+    def _delay(self, priority: Priority, group: SlidingWindow | None, now: float) -> float:
+        """Seconds this send must still wait, or 0 to go now; raises BudgetExhausted for LOW."""
+        if priority is Priority.LOW and group is not None and group.free(now) <= GROUP_RESERVE:
+            raise BudgetExhausted
+        waits = [self.paused_until - now, self.overall.wait(now)]
+        if group is not None:
+            waits.append(group.wait(now))
+        delay = max(waits)
+        if delay <= 0 and any(self._waiting[p] for p in range(priority)):
+            return OVERALL_PERIOD / self.overall.rate  # a more urgent send is waiting: let it go first
+        return delay
+
+    async def _admit(self, priority: Priority, key: int | str | None) -> None:
+        group = self._group(key) if key is not None else None
+        self._waiting[priority] += 1
+        try:
+            async with self._changed:
+                while (delay := self._delay(priority, group, self.now())) > 0:
+                    try:
+                        await asyncio.wait_for(self._changed.wait(), delay)
+                    except TimeoutError:
+                        pass
+                now = self.now()
+                self.overall.take(now)
+                if group is not None:
+                    group.take(now)
+        finally:
+            self._waiting[priority] -= 1
+        async with self._changed:
+            self._changed.notify_all()  # a less urgent waiter may go now
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        priority = Priority((rate_limit_args or {}).get("priority", Priority.REPLY))
+        if self.pacing and endpoint in MESSAGE_METHODS:
+            await self._admit(priority, group_key(data))
+        elif (pause := self.paused_until - self.now()) > 0:
+            await asyncio.sleep(pause)
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            self.rate_limited += 1
+            self.paused_until = max(self.paused_until, self.now() + retry_after_seconds(exc))
+            raise
