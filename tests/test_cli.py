@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -15,7 +17,7 @@ def tutor(*args: str, env: dict | None = None, input: str | None = None) -> subp
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TUTOR_"))}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=full_env, input=input,
+        [sys.executable, "-m", "bot.cli", *args], check=False, cwd=ROOT, env=full_env, input=input,
         capture_output=True, text=True, timeout=120,
     )
 
@@ -98,3 +100,99 @@ def test_every_cli_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for command in ("tutor-bot run", "tutor-bot content list", "tutor-bot content check", "tutor-bot grade", "tutor-bot ask"):
         assert command in readme, command
+
+
+# ---- the owner's tools never create a database by accident (issue 21)
+
+def _in_process(*args: str) -> int:
+    from bot.cli import main
+
+    try:
+        return main(list(args))
+    except SystemExit as exc:  # the database helpers end a command this way
+        return int(exc.code or 0)
+
+
+MINI_BANK = ROOT / "tests" / "data" / "mini_bank"
+READ_ONLY_COMMANDS = [
+    ("content", "disputes"),
+    ("export-reviews",),
+    # doctor checks the small test bank: the shipped one takes a second to check
+    ("--questions", str(MINI_BANK / "questions"), "--topics", str(MINI_BANK / "topics.toml"), "doctor"),
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=lambda c: c[-1])
+def test_read_only_tools_refuse_a_missing_database_with_its_path(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("TUTOR_DB", raising=False)
+    monkeypatch.chdir(tmp_path)  # the default, tutor.db in the current directory
+    assert _in_process(*command) == 2
+    out = capsys.readouterr()
+    assert str(tmp_path / "tutor.db") in out.out + out.err
+    monkeypatch.setenv("TUTOR_DB", str(tmp_path / "elsewhere" / "bot.db"))
+    assert _in_process(*command) == 2
+    assert str(tmp_path / "elsewhere" / "bot.db") in "".join(capsys.readouterr())
+    assert _in_process(*command, "--db", str(tmp_path / "given.db")) == 2
+    assert str(tmp_path / "given.db") in "".join(capsys.readouterr())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_file_is_not_a_database_either(tmp_path, capsys):
+    (tmp_path / "tutor.db").touch()
+    assert _in_process("content", "disputes", "--db", str(tmp_path / "tutor.db")) == 2
+    assert "empty" in capsys.readouterr().err
+    assert (tmp_path / "tutor.db").stat().st_size == 0
+
+
+def _database_with_history(path: Path) -> None:
+    """The bot's schema (Store.open), then rows written as the bot would have; raw SQL with
+    foreign keys off, so the test needs no users, chats or graded attempts."""
+    import sqlite3
+
+    from storage import Store
+
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    disputes = [("dropout-role", "it stops co-adaptation", ["regularization"]),
+                ("dropout-role", "kills neurons", ["regularization", "overfitting"]),
+                ("pooling-role", "makes it smaller", ["translation invariance"])]
+    for n, (qid, reply, missed) in enumerate(disputes):
+        conn.execute(
+            """INSERT INTO disputes (user_id, chat_id, question_id, question_message_id, reply, verdict,
+                                     score, matched, missed, status, created_at)
+               VALUES (?, ?, ?, ?, ?, 'partial', 0.5, '[]', ?, 'open', ?)""",
+            (n + 1, n + 1, qid, 100 + n, reply, json.dumps(missed), f"2026-03-0{n + 1}T08:00:00Z"))
+    conn.execute("""INSERT INTO review_log (user_id, question_id, card_id, rating, reviewed_at, duration)
+                    VALUES (1, 'dropout-role', 12345, 3, '2026-03-02T08:00:00Z', NULL)""")
+    conn.commit()
+    conn.close()
+
+
+def test_disputes_are_grouped_by_question_and_missed_term(tmp_path, capsys):
+    db = tmp_path / "tutor.db"
+    _database_with_history(db)
+    assert _in_process("content", "disputes", "--db", str(db), "--json") == 0
+    grouped = json.loads(capsys.readouterr().out)
+    assert list(grouped) == ["dropout-role", "pooling-role"]
+    assert grouped["dropout-role"]["count"] == 2
+    assert grouped["dropout-role"]["missed"] == {"regularization": 2, "overfitting": 1}
+    assert grouped["dropout-role"]["replies"][0] == {"reply": "it stops co-adaptation", "verdict": "partial",
+                                                     "score": 0.5}
+
+
+def test_export_reviews_writes_the_optimizer_input(tmp_path, capsys):
+    db = tmp_path / "tutor.db"
+    _database_with_history(db)
+    assert _in_process("export-reviews", "--db", str(db)) == 0
+    logs = json.loads(capsys.readouterr().out)
+    assert len(logs) == 1
+    assert logs[0]["card_id"] == 12345 and logs[0]["rating"] == 3
+    assert logs[0]["review_datetime"].startswith("2026-03-02T08:00:00")
+
+
+def test_owner_commands_are_documented():
+    docs = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "RUN_YOUR_OWN.md").read_text(
+        encoding="utf-8")
+    for command in ("tutor-bot backup", "tutor-bot doctor", "tutor-bot content disputes", "tutor-bot export-reviews"):
+        assert command in docs, command
