@@ -1,10 +1,22 @@
 """Pure content layer: the question bank, the grader and the topic search (no Telegram, no SQL)."""
 
 from .bank import Bank, ContentError, KeyTerm, Problem, Question, Topic, load_bank, read_bank
-from .grading import Grade, TermMatch, grade_reply, is_keyword_list
+from .grading import (
+    CORE_SHARE,
+    MISSABLE_CORE_FROM,
+    PARTIAL_DETAILS,
+    Grade,
+    TermMatch,
+    explain,
+    grade_reply,
+    is_keyword_list,
+)
 from .search import SearchHit, closest_topics, find_questions
 
 __all__ = [
+    "CORE_SHARE",
+    "MISSABLE_CORE_FROM",
+    "PARTIAL_DETAILS",
     "Bank",
     "ContentError",
     "Grade",
@@ -15,6 +27,7 @@ __all__ = [
     "TermMatch",
     "Topic",
     "closest_topics",
+    "explain",
     "find_questions",
     "grade_reply",
     "is_keyword_list",

@@ -12,10 +12,12 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
-from .text import STOPWORDS, normalize, stem, tokenize
+from .text import STOPWORDS, normalize, scan, stem, tokenize
+from .vocabulary import canonical_text_words, phrasebook
 
 CONTENT_DIR = Path(__file__).resolve().parent
 QUESTIONS_DIR = CONTENT_DIR / "questions"
@@ -24,15 +26,23 @@ TOPICS_FILE = CONTENT_DIR / "topics.toml"
 LEVELS = ("intermediate", "advanced")
 MAX_ANSWER_CHARS = 1200
 MIN_KEY_TERMS, MAX_KEY_TERMS = 4, 8
+MIN_CORE, MAX_CORE = 2, 4  # core ideas per question (docs/CONTENT.md, "Core ideas")
+ORDER_FREE = "~"  # an alias written "~gradients vanish" matches its words in any order
+# While the question files are being marked with core ideas (issue 17), every alias stays
+# order-free and the rubric checks are off, so the bank keeps loading; both end together.
+TRANSITION = True
 NEAR_DUPLICATE_SCORE = 90  # token_sort_ratio of two questions' content words
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _QUESTION_KEYS = {"id", "level", "topics", "question", "answer", "hint", "key_terms", "subject"}
 _TERM_KEYS = {"term", "aliases", "weight", "required", "core", "misconceptions"}
 
 
-@dataclass(frozen=True, slots=True)
-class AliasToken:
-    """One word of an alias, prepared for matching. `exact` words (acronyms, short words) are never fuzzed."""
+class AliasToken(NamedTuple):
+    """One word of an alias, prepared for matching. `exact` words (acronyms, short words) are never fuzzed.
+
+    A named tuple, not a dataclass: the loader makes some 30,000 of them and the grader's index
+    hashes them, both several times faster for a tuple.
+    """
 
     norm: str
     stem: str
@@ -41,19 +51,33 @@ class AliasToken:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One way of writing a key term: the text as authored and its prepared words."""
+    """One way of writing a key term: the text as authored and its prepared words.
+
+    `ordered`: the words must come in this order (the default); an alias written with a
+    leading `~` is order-free.
+    """
 
     text: str
     tokens: tuple[AliasToken, ...]
+    ordered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class KeyTerm:
+    """One idea of the rubric. `core` ideas decide the verdict; the others are details.
+
+    `misconceptions` are opposite claims: a reply stating one never gets this term.
+    `required` is the old name of `core` (a file may still say it; it means the same).
+    """
+
     term: str
     aliases: tuple[str, ...]
     weight: float = 1.0
     required: bool = False
     variants: tuple[Variant, ...] = ()
+    core: bool = False
+    misconceptions: tuple[str, ...] = ()
+    misconception_variants: tuple[Variant, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +90,33 @@ class Question:
     key_terms: tuple[KeyTerm, ...]
     hint: str | None = None
     source: str = ""
+    subject: str | None = None  # questions asked twice, at two levels, share one subject
 
     @property
     def topic(self) -> str:
         """The main topic (the first one listed)."""
         return self.topics[0]
+
+    @property
+    def subject_key(self) -> str:
+        """What "the same subject" means for /ask and the daily choice: the subject, else the id."""
+        return self.subject or self.id
+
+    @property
+    def core_terms(self) -> tuple[KeyTerm, ...]:
+        """The core ideas. A question with none marked (a test fixture, a file not yet marked)
+        falls back to its heaviest terms; `content check` reports it."""
+        marked = tuple(t for t in self.key_terms if t.core)
+        if marked:
+            return marked
+        if not self.key_terms:
+            return ()
+        top = max(t.weight for t in self.key_terms)
+        heaviest = tuple(t for t in self.key_terms if t.weight == top)
+        if MIN_CORE <= len(heaviest) <= MAX_CORE:
+            return heaviest
+        ranked = sorted(self.key_terms, key=lambda t: -t.weight)[: min(3, len(self.key_terms))]
+        return tuple(t for t in self.key_terms if t in ranked)
 
     def to_dict(self) -> dict:
         return {
@@ -81,9 +127,11 @@ class Question:
             "answer": self.answer,
             "hint": self.hint,
             "key_terms": [
-                {"term": k.term, "aliases": list(k.aliases), "weight": k.weight, "required": k.required}
+                {"term": k.term, "aliases": list(k.aliases), "weight": k.weight, "core": k in self.core_terms,
+                 "misconceptions": list(k.misconceptions)}
                 for k in self.key_terms
             ],
+            "subject": self.subject,
             "source": self.source,
         }
 
@@ -143,46 +191,90 @@ class Bank:
         return SearchIndex(self)
 
 
-def prepare_variant(text: str) -> Variant:
-    """Prepare an alias for matching: drop filler words, mark acronyms and short words exact."""
-    raw_words = re.findall(r"[^\W_]+", text)
-    # Acronyms (RNN), names with inner capitals (AdamW, ResNet) and words with digits (L2)
-    # are names: a typo-tolerant match would confuse AdamW with Adam, L1 with L2.
-    acronyms = {
+_NAME_RE = re.compile(r"[^\W_]+")
+
+
+def _acronyms(text: str) -> set[str]:
+    """Acronyms (RNN), names with inner capitals (AdamW, ResNet) and words with digits (L2) are
+    names: a typo-tolerant match would confuse AdamW with Adam, L1 with L2."""
+    if text.islower():  # the common case: nothing to look for
+        return set()
+    return {
         w.casefold()
-        for w in raw_words
+        for w in _NAME_RE.findall(text)
         if len(w) >= 2 and (w.isupper() or any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:]))
     }
-    words = [t for t in tokenize(normalize(text))]
-    content = [t for t in words if t.norm not in STOPWORDS] or words
-    return Variant(
-        text,
-        tuple(AliasToken(t.norm, t.stem, t.norm in acronyms or len(t.norm) <= 3) for t in content),
-    )
+
+
+def _tokens(words: list[str], acronyms: set[str]) -> tuple[AliasToken, ...]:
+    content = [w for w in words if w not in STOPWORDS] or words
+    return tuple(AliasToken(w, stem(w), w in acronyms or len(w) <= 3) for w in content)
+
+
+def prepare_variants(text: str) -> list[Variant]:
+    """An alias as the grader reads it: its own words, and the same after the shared vocabulary
+    (so "BN" also reads "batch normalization"). Filler words are dropped; acronyms and short
+    words are marked exact. A leading `~` makes the alias order-free."""
+    ordered = not text.startswith(ORDER_FREE) and not TRANSITION
+    text = text.lstrip(ORDER_FREE).strip()
+    acronyms = _acronyms(text)
+    words = scan(normalize(text))[0]
+    out = [Variant(text, _tokens(words, acronyms), ordered)]
+    canonical = canonical_text_words(words)
+    if canonical is not words:
+        out.append(Variant(text, _tokens(canonical, acronyms), ordered))
+    return out
+
+
+def prepare_variant(text: str) -> Variant:
+    """The alias's own words (see `prepare_variants`)."""
+    return prepare_variants(text)[0]
 
 
 def _variants(term: str, aliases: tuple[str, ...]) -> tuple[Variant, ...]:
     seen: set[tuple[str, ...]] = set()
     out: list[Variant] = []
     for text in (term, *aliases):
-        v = prepare_variant(text)
-        key = tuple(t.stem for t in v.tokens)
-        if v.tokens and key not in seen:
-            seen.add(key)
-            out.append(v)
-        # "batch norm" is also written "batchnorm": add the joined form of two-word aliases.
-        if len(v.tokens) == 2 and not any(t.exact for t in v.tokens):
-            joined = v.tokens[0].norm + v.tokens[1].norm
-            if (stem(joined),) not in seen:
-                seen.add((stem(joined),))
-                out.append(Variant(text, (AliasToken(joined, stem(joined), False),)))
+        for v in prepare_variants(text):
+            key = (*(t.stem for t in v.tokens), v.ordered)
+            if v.tokens and key not in seen:
+                seen.add(key)
+                out.append(v)
+            # "batch norm" is also written "batchnorm": add the joined form of two-word aliases.
+            if len(v.tokens) == 2 and not any(t.exact for t in v.tokens):
+                joined = v.tokens[0].norm + v.tokens[1].norm
+                if (stem(joined), True) not in seen:
+                    seen.add((stem(joined), True))
+                    out.append(Variant(v.text, (AliasToken(joined, stem(joined), False),)))
     return tuple(out)
 
 
-def make_term(term: str, aliases: tuple[str, ...] | list[str] = (), weight: float = 1.0, required: bool = False) -> KeyTerm:
+def _misconception_variants(texts: tuple[str, ...]) -> tuple[Variant, ...]:
+    seen: set[tuple[str, ...]] = set()
+    out: list[Variant] = []
+    for text in texts:
+        for v in prepare_variants(text):
+            key = tuple(t.stem for t in v.tokens)
+            if v.tokens and key not in seen:
+                seen.add(key)
+                out.append(v)
+    return tuple(out)
+
+
+def make_term(
+    term: str,
+    aliases: tuple[str, ...] | list[str] = (),
+    weight: float = 1.0,
+    required: bool = False,
+    *,
+    core: bool = False,
+    misconceptions: tuple[str, ...] | list[str] = (),
+) -> KeyTerm:
     """A prepared key term, as the loader builds it (for tests and generated banks)."""
     aliases = tuple(aliases)
-    return KeyTerm(term, aliases, float(weight), required, _variants(term, aliases))
+    misconceptions = tuple(misconceptions)
+    return KeyTerm(term, aliases, float(weight), required, _variants(term, aliases), core or required,
+                   misconceptions, _misconception_variants(misconceptions))
 
 
 def load_topics(path: Path = TOPICS_FILE) -> tuple[tuple[Topic, ...], list[Problem]]:
@@ -225,12 +317,22 @@ def _parse_term(raw: object, where: tuple[str, str], problems: list[Problem]) ->
     if not isinstance(required, bool):
         problems.append(Problem(file, qid, f"key term {term!r}: `required` must be true or false"))
         required = False
+    core = raw.get("core", False)
+    if not isinstance(core, bool):
+        problems.append(Problem(file, qid, f"key term {term!r}: `core` must be true or false"))
+        core = False
+    misconceptions = raw.get("misconceptions", [])
+    if not isinstance(misconceptions, list) or not all(isinstance(m, str) and m.strip() for m in misconceptions):
+        problems.append(Problem(file, qid, f"key term {term!r}: `misconceptions` must be a list of non-empty strings"))
+        misconceptions = []
     aliases_t = tuple(a.strip() for a in aliases)
     variants = _variants(term.strip(), aliases_t)
     if not variants:
         problems.append(Problem(file, qid, f"key term {term!r} has no words to match"))
         return None
-    return KeyTerm(term.strip(), aliases_t, float(weight), required, variants)
+    misconceptions_t = tuple(m.strip() for m in misconceptions)
+    return KeyTerm(term.strip(), aliases_t, float(weight), required, variants, core or required,
+                   misconceptions_t, _misconception_variants(misconceptions_t))
 
 
 def _parse_question(raw: object, file: str, topic_slugs: set[str], problems: list[Problem]) -> Question | None:
@@ -267,6 +369,10 @@ def _parse_question(raw: object, file: str, topic_slugs: set[str], problems: lis
     if hint is not None and not isinstance(hint, str):
         problems.append(Problem(file, qid, "`hint` must be a string"))
         hint = None
+    subject = raw.get("subject")
+    if subject is not None and (not isinstance(subject, str) or not _ID_RE.match(subject)):
+        problems.append(Problem(file, qid, "`subject` must be a slug: lowercase letters, digits and '-'"))
+        subject = None
     answer = answer.strip()
     if len(answer) > MAX_ANSWER_CHARS:
         problems.append(Problem(file, qid, f"answer is {len(answer)} characters (keep it ≤ {MAX_ANSWER_CHARS})"))
@@ -296,6 +402,7 @@ def _parse_question(raw: object, file: str, topic_slugs: set[str], problems: lis
         key_terms=tuple(terms),
         hint=hint.strip() if hint else None,
         source=file,
+        subject=subject,
     )
 
 
@@ -308,9 +415,58 @@ def _check_answers(questions: list[Question], problems: list[Problem]) -> None:
             continue
         grade = grade_reply(q, q.answer)
         for term in grade.missed:
+            if term in grade.contradicted:
+                continue
             problems.append(Problem(q.source, q.id, f"key term {term!r}: neither it nor an alias is in the model answer"))
+        for term, said in grade.misconceptions:
+            problems.append(Problem(q.source, q.id, f"the model answer states a misconception of {term!r}: {said!r}"))
         if grade.verdict != "correct" and not grade.missed:
             problems.append(Problem(q.source, q.id, f"the model answer grades {grade.verdict}, not correct"))
+
+
+def domain_words(topics: tuple[Topic, ...] | list[Topic]) -> set[str]:
+    """Words that are deep-learning terms in their own right: every word of the shared
+    vocabulary and of the topic list. Any other word is "common" (see `check_rubric`)."""
+    words = set(phrasebook().words)
+    for t in topics:
+        for text in (t.slug.replace("-", " "), t.title, *t.aliases):
+            words.update(tok.norm for tok in tokenize(normalize(text)))
+    return words - STOPWORDS
+
+
+def check_rubric(questions: list[Question], topics, problems: list[Problem]) -> None:
+    """The rubric rules of docs/CONTENT.md that go beyond one field:
+
+    - 2–4 core ideas per question;
+    - no alias written as several words that reduces, once filler is dropped, to one common
+      word ("every threshold" -> "threshold", "from scratch" -> "scratch");
+    - no alias of a term matches one of that term's misconceptions.
+    """
+    from .grading import variant_matches
+
+    domain = domain_words(topics)
+    for q in questions:
+        cores = sum(t.core for t in q.key_terms)
+        if not MIN_CORE <= cores <= MAX_CORE:
+            problems.append(Problem(q.source, q.id, f"{cores} core ideas (mark {MIN_CORE}–{MAX_CORE} key terms `core = true`)"))
+        for term in q.key_terms:
+            for text in (term.term, *term.aliases):
+                bare = text.lstrip(ORDER_FREE)
+                words = [t.norm for t in tokenize(normalize(bare))]
+                content = [w for w in words if w not in STOPWORDS]
+                if len(words) > 1 and len(content) == 1 and content[0] not in domain and content[0] not in _acronyms(bare):
+                    problems.append(Problem(q.source, q.id, f"alias {text!r} of {term.term!r} reduces to the common word "
+                                                            f"{content[0]!r} (say more, or drop it)"))
+            for said in term.misconceptions:
+                for v in term.variants:
+                    if variant_matches(v, said):
+                        problems.append(Problem(q.source, q.id, f"alias {v.text!r} of {term.term!r} matches its own "
+                                                                f"misconception {said!r}"))
+                        break
+
+
+def vocabulary_problems() -> list[Problem]:
+    return [Problem("vocabulary.toml", "", p.message) for p in phrasebook().problems]
 
 
 def _check_near_duplicates(questions: list[Question], problems: list[Problem]) -> None:
@@ -362,6 +518,9 @@ def read_bank(questions_dir: Path = QUESTIONS_DIR, topics_file: Path = TOPICS_FI
             questions.append(q)
     _check_answers(questions, problems)
     _check_near_duplicates(questions, problems)
+    problems.extend(vocabulary_problems())
+    if not TRANSITION:
+        check_rubric(questions, topics, problems)
     return Bank(tuple(questions), topics), problems
 
 

@@ -1,19 +1,27 @@
-"""Grade a free-text reply against a question's key terms.
+"""Grade a free-text reply against a question's rubric: core ideas, details, misconceptions.
 
 The grader is deliberately explainable: it looks for each key idea (a term or one of its
-aliases) in the reply, word by word, forgiving typos and word forms, and scores the weight
-of the ideas found. A learner can see exactly which ideas counted and where.
+aliases) in the reply, word by word, forgiving typos and word forms, after both sides went
+through the shared vocabulary (content/vocabulary.toml). The verdict follows the examiner's
+rule (docs/CONTENT.md, "How the verdict is decided"):
+
+- correct: every core idea (all but one when there are four), none contradicted;
+- partial: at least one core idea, or a clear part of the answer (PARTIAL_DETAILS details);
+- incorrect: otherwise.
+
+Details never block "correct"; they add to the score and show as "also worth saying".
 
 Why not one rapidfuzz call over the whole reply? `partial_ratio` ignores word boundaries
 ("cat" scores 100 inside "concatenate"), and `token_set_ratio` is 100 whenever a term's words
 appear anywhere. So fuzzing happens per word, between words of similar length that start with
-the same letter, and phrases must keep their word order within a small window.
+the same letter, and phrases keep their word order within a small window.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,13 +30,20 @@ from rapidfuzz.distance import OSA
 
 from .bank import AliasToken, KeyTerm, Question, Variant
 from .text import MAX_CACHED_WORD, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
+from .vocabulary import phrasebook
 
 Verdict = Literal["correct", "partial", "incorrect"]
 
-CORRECT_AT = 0.70
-PARTIAL_AT = 0.20
-MAX_GAP = 2  # other content words allowed between two words of a multi-word term
-NEGATION_WINDOW = 4  # words before a match searched for "not", "no", "never", ... (same clause only)
+# The thresholds, named once (exported by `content`):
+MISSABLE_CORE_FROM = 4  # with this many core ideas or more, one of them may be missing for "correct"
+PARTIAL_DETAILS = 1  # details that make a reply without any core idea "partial" (a clear part of the answer)
+CORE_SHARE = 0.8  # share of the score carried by the core ideas; details carry the rest
+MAX_GAP = 2  # other content words allowed between two words of a multi-word alias
+MISCONCEPTION_GAP = 1  # the same for a misconception: an opposite claim must be stated tightly
+NEGATION_WINDOW = 3  # content words before a match searched for "not", "no", "never", ... (same clause only)
+# "can't overfit as easily" says "overfits less": a negation followed by one of these is a hedge.
+HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as", "much"), ("so", "much"),
+                    ("that", "much"), ("as", "often"), ("as", "quickly"), ("as", "fast"), ("as", "badly")})
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
 WORD_CACHE = 2_000  # per question: distinct reply words remembered with their matches (bounded memory)
 
@@ -38,19 +53,23 @@ class _WordOffsets:
 
     Finding them walks the reply word by word (a tenth of the grading time), and the bot never
     needs them: a verdict names the terms, not where they were. `bot.cli grade` and disputes do.
+    `source` maps a word after the shared vocabulary to the words of the text it replaced.
     """
 
-    __slots__ = ("text", "words", "content", "upto", "spans")
+    __slots__ = ("text", "words", "content", "source", "upto", "spans")
 
-    def __init__(self, text: str, words: list[str], content: list[int], upto: int):
-        self.text, self.words, self.content, self.upto = text, words, content, upto
+    def __init__(self, text: str, words: list[str], content: list[int], source, upto: int):
+        self.text, self.words, self.content, self.source, self.upto = text, words, content, source, upto
         self.spans: list[tuple[int, int]] | None = None
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """(start, end) in the text of content words first..last."""
         if self.spans is None:
             self.spans = word_spans(self.text, self.words, self.upto)
-        return self.spans[self.content[first]][0], self.spans[self.content[last]][1]
+        a, b = self.content[first], self.content[last]
+        if self.source is not None:
+            a, b = self.source[a][0], self.source[b][1]
+        return self.spans[a][0], self.spans[b][1]
 
 
 class TermMatch:
@@ -93,6 +112,12 @@ class TermMatch:
 
 @dataclass(frozen=True, slots=True)
 class Grade:
+    """The verdict on one reply, with what decided it.
+
+    `matched`/`missed` cover every key term (question order for `missed`); the core/detail
+    split and the contradicted core ideas are what `explain` shows first.
+    """
+
     question_id: str
     score: float
     verdict: Verdict
@@ -101,6 +126,12 @@ class Grade:
     negated: tuple[str, ...] = ()
     keyword_list: bool = False  # a bare list of terms that would otherwise be correct (capped at partial)
     reason: str = ""
+    core_found: tuple[str, ...] = ()
+    core_missed: tuple[str, ...] = ()
+    details_found: tuple[str, ...] = ()
+    details_missed: tuple[str, ...] = ()
+    contradicted: tuple[str, ...] = ()  # core ideas the reply contradicts (a misconception stated, or negated)
+    misconceptions: tuple[tuple[str, str], ...] = ()  # (term, the misconception as authored) stated by the reply
 
     @property
     def matched_terms(self) -> list[str]:
@@ -117,22 +148,76 @@ class Grade:
             "negated": list(self.negated),
             "keyword_list": self.keyword_list,
             "reason": self.reason,
+            "core_found": list(self.core_found),
+            "core_missed": list(self.core_missed),
+            "details_found": list(self.details_found),
+            "details_missed": list(self.details_missed),
+            "contradicted": list(self.contradicted),
+            "misconceptions": [{"term": t, "said": m} for t, m in self.misconceptions],
+            "explanation": explain(self),
         }
 
 
-class _Reply:
-    """A reply prepared once per grading: content words indexed by form, stem, first letter and length."""
+def explain(grade: Grade) -> list[str]:
+    """The verdict in plain sentences, core ideas first, then the details worth adding.
 
-    __slots__ = ("text", "words", "clauses", "sentences", "content", "by_norm")
+    Pure text, no markup: the `grade` CLI prints the lines, the bot escapes and formats them.
+    """
+    lines: list[str] = []
+    if grade.reason:
+        lines.append(f"{grade.verdict.capitalize()}: {grade.reason}.")
+    if grade.core_found:
+        lines.append("Core ideas you stated: " + ", ".join(grade.core_found) + ".")
+    stated = dict(grade.misconceptions)
+    for term in grade.contradicted:
+        if term in stated:
+            lines.append(f"Contradicted: {term} (you said something like “{stated[term]}”).")
+        else:
+            lines.append(f"Contradicted: {term} (your reply says it does not hold).")
+    missing = [t for t in grade.core_missed if t not in grade.contradicted]
+    if missing:
+        lines.append("Core ideas missing: " + ", ".join(missing) + ".")
+    for term, said in grade.misconceptions:
+        if term not in grade.contradicted:
+            lines.append(f"Not quite: {term} (you said something like “{said}”).")
+    if grade.keyword_list:
+        lines.append("That is a list of keywords: explain how they fit together.")
+    if grade.details_found:
+        lines.append("Details you added: " + ", ".join(grade.details_found) + ".")
+    if grade.details_missed:
+        lines.append("Also worth saying: " + ", ".join(grade.details_missed) + ".")
+    return lines
+
+
+class _Reply:
+    """A reply prepared once per grading: its words after the shared vocabulary, and its content
+    (non-filler) words indexed by form."""
+
+    __slots__ = ("text", "raw_words", "source", "words", "clauses", "sentences", "content", "by_norm")
 
     def __init__(self, text: str):
         self.text = text
-        self.words, self.clauses, self.sentences = scan(text)
+        words, clauses, sentences = scan(text)
+        self.raw_words = words
+        self.source: list[tuple[int, int]] | None = None
+        stems = [fast_stem(w) for w in words]
+        softened = _soften_hedged_negations(words, clauses)
+        if softened is not None:
+            words = softened
+            stems = [fast_stem(w) for w in words]
+        rewritten = phrasebook().rewrite(words, stems, sentences)
+        if rewritten is not None:
+            new_words, source = rewritten
+            self.source = source
+            clauses = [clauses[a] for a, _ in source]
+            sentences = [sentences[a] for a, _ in source]
+            words = new_words
+        self.words, self.clauses, self.sentences = words, clauses, sentences
         # content[i] = index in self.words of the i-th non-filler word
         self.content: list[int] = []
         self.by_norm: dict[str, list[int]] = {}
         content, by_norm = self.content, self.by_norm
-        for wi, w in enumerate(self.words):
+        for wi, w in enumerate(words):
             if w in STOPWORDS:
                 continue
             hit = by_norm.get(w)
@@ -179,12 +264,13 @@ class _Reply:
                 pairs.setdefault(key, []).append((ci, ci + 1))
         return pairs
 
-    def find(self, variant: Variant, lists: list[list[int]], joined: dict, width: int) -> list[tuple[int, int]]:
+    def find(self, variant: Variant, lists: list[list[int]], joined: dict, gap: int) -> list[tuple[int, int]]:
         """Every (first, last) content-word span holding all of the variant's words close together.
 
-        `lists` holds the reply positions of each of the variant's words. Word order is free
-        ("gradients vanish" matches "vanishing gradients"), but each gap between neighbouring
-        words may hold at most MAX_GAP other words.
+        `lists` holds the reply positions of each of the variant's words. Each gap between
+        neighbouring words may hold at most `gap` other words, all in one sentence; the words
+        keep the alias's order unless the variant is order-free. (The gaps are counted together:
+        n words may spread over (n - 1) * (gap + 1) + 1 content words.)
         """
         words = variant.tokens
         spans: list[tuple[int, int]] = []
@@ -194,11 +280,46 @@ class _Reply:
             return spans
         if len(words) == 1:
             return spans + [(p, p) for p in lists[0]]
+        width = (len(words) - 1) * (gap + 1)
+        if variant.ordered:
+            return spans + self._find_ordered(lists, width)
+        return spans + self._find_any_order(lists, width)
+
+    def _find_ordered(self, lists: list[list[int]], width: int) -> list[tuple[int, int]]:
+        """Spans with the words in the alias's order, first to last at most `width` content words apart."""
+        spans: list[tuple[int, int]] = []
+        sentence_of = self.sentences
+        content = self.content
+        last_end = -1
+        for p0 in lists[0]:
+            if p0 <= last_end:
+                continue
+            end = self._extend(lists, 1, p0, sentence_of[content[p0]], p0 + width)
+            if end is not None:
+                spans.append((p0, end))
+                last_end = end
+        return spans
+
+    def _extend(self, lists, k: int, prev: int, sentence: int, limit: int) -> int | None:
+        if k == len(lists):
+            return prev
+        positions = lists[k]
+        for j in range(bisect_right(positions, prev), len(positions)):
+            p = positions[j]
+            if p > limit or self.sentences[self.content[p]] != sentence:
+                break
+            end = self._extend(lists, k + 1, p, sentence, limit)
+            if end is not None:
+                return end
+        return None
+
+    def _find_any_order(self, lists: list[list[int]], width: int) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
         hits = sorted((p, k) for k, ps in enumerate(lists) for p in ps)
-        need = len(words)
+        need = len(lists)
         counts = [0] * need
         covered = lo = 0
-        for hi, (p, k) in enumerate(hits):
+        for p, k in hits:
             counts[k] += 1
             covered += counts[k] == 1
             while hits[lo][0] < p - width:
@@ -217,17 +338,19 @@ class _Reply:
                 spans.append((hits[lo][0], p))
         return spans
 
-    def negated(self, first: int, last: int) -> bool:
+    def negated(self, first: int, last: int, own: bool = False) -> bool:
         """True when a negator stands in the match, or within a few content words before it in its clause.
 
         Filler words do not count toward the distance, so "nothing to do with the softmax"
-        still negates "softmax".
+        still negates "softmax". `own`: the alias carries its own negation ("no recurrence"),
+        so a negator inside the match is part of the idea, not against it.
         """
         words, clauses = self.words, self.clauses
         start, end = self.content[first], self.content[last]
-        for j in range(start + 1, end):  # free word order: "gradients neither vanish"
-            if words[j] in NEGATORS and words[j + 1] != "only":
-                return True
+        if not own:
+            for j in range(start + 1, end):  # "gradients do not vanish"
+                if words[j] in NEGATORS and words[j + 1] != "only":
+                    return True
         clause, seen = clauses[start], 0
         for j in range(start - 1, -1, -1):
             if clauses[j] != clause:
@@ -240,6 +363,26 @@ class _Reply:
                 if seen >= NEGATION_WINDOW:
                     break
         return False
+
+
+def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] | None:
+    """"can't overfit as easily" means "overfits less": such a negator becomes "less".
+
+    Returns the new word list, or None when there is nothing to soften (the common case).
+    """
+    out: list[str] | None = None
+    for j, w in enumerate(words):
+        if w not in NEGATORS:
+            continue
+        for k in range(j + 1, min(j + 6, len(words) - 1)):
+            if clauses[k] != clauses[j]:
+                break
+            if (words[k], words[k + 1]) in HEDGES and clauses[k + 1] == clauses[j]:
+                if out is None:
+                    out = list(words)
+                out[j] = "less"
+                break
+    return out
 
 
 _FRAGMENT_SPLIT = re.compile(r"[,;\n/|•·]+|\s-\s")
@@ -262,31 +405,38 @@ def is_keyword_list(reply: str) -> bool:
     return fragments >= 3
 
 
+
 class _QuestionIndex:
-    """A question's alias words, indexed once: by form, by stem, and by (first letter, length)."""
+    """A question's alias and misconception words, indexed once: by form, by stem, and by
+    (first letter, length)."""
 
     def __init__(self, question: Question):
-        self.tokens: list[AliasToken] = []
         ids: dict[AliasToken, int] = {}
-        self.variant_ids: list[list[tuple[int, ...]]] = []
-        for term in question.key_terms:
-            per_term = []
-            for variant in term.variants:
-                per_term.append(tuple(ids.setdefault(t, len(ids)) for t in variant.tokens))
-            self.variant_ids.append(per_term)
-        self.tokens = list(ids)
+
+        def prepared(variants: tuple[Variant, ...], gap: int):
+            # (variant, its word ids, the set of them, the norm a joined pair may stand for,
+            #  the gap allowed between its words, whether it carries its own negation)
+            out = []
+            for v in variants:
+                vids = tuple(ids.setdefault(t, len(ids)) for t in v.tokens)
+                own = any(t.norm in NEGATORS for t in v.tokens)
+                out.append((v, vids, frozenset(vids), v.tokens[0].norm if len(vids) == 1 else None, 0 if own else gap, own))
+            return tuple(out)
+
+        self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
+        self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
+        self.tokens: list[AliasToken] = list(ids)
         # per term: every alias word id, and the one-word aliases a joined pair can stand for;
         # a term none of whose words is in the reply is missed without looking at its variants
-        self.term_ids = [frozenset(i for v in per_term for i in v) for per_term in self.variant_ids]
+        self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
         self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
                               for term in question.key_terms]
-        # per term, per variant: (variant, its word ids, the set of them, the norm a joined pair
-        # may stand for, how many content words its words may span)
-        self.term_variants = [
-            tuple((v, ids, frozenset(ids), v.tokens[0].norm if len(ids) == 1 else None, _width(v))
-                  for v, ids in zip(term.variants, per_term))
-            for term, per_term in zip(question.key_terms, self.variant_ids)
-        ]
+        core = set(map(id, question.core_terms))
+        self.is_core = [id(term) in core for term in question.key_terms]
+        self.core_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if c)
+        self.detail_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if not c)
+        ncore = sum(self.is_core)
+        self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
         self.by_norm: dict[str, list[int]] = {}
         self.by_stem: dict[str, list[int]] = {}
         self.exact_plural: dict[str, list[int]] = {}
@@ -305,9 +455,12 @@ class _QuestionIndex:
                     self.shapes.setdefault((t.norm[0], len(t.norm)), []).append(t.norm)
                 self.fuzzy_ids.setdefault(t.norm, []).append(i)
 
-
     def ids_for(self, w: str) -> tuple[int, ...]:
-        """Alias words that reply word `w` matches: same form, same stem, acronym plural, or a typo."""
+        """Alias words that reply word `w` matches: same form, same stem, acronym plural, or a typo.
+
+        Typos are counted as OSA distance (a swap of two neighbouring letters is one edit), so
+        "imgae" is "image"; the first letter must be right.
+        """
         ids = set(self.by_norm.get(w, ()))
         ids.update(self.by_stem.get(fast_stem(w), ()))
         if w[-1] == "s":
@@ -340,30 +493,20 @@ def _index_of(question: Question) -> _QuestionIndex:
     return index
 
 
-def _width(variant: Variant) -> int:
-    """How far apart (in content words) the first and last word of a multi-word alias may be.
-
-    An alias that carries its own negation ("doesn't overfit") must match word for word: with
-    gaps, "doesn't reduce overfitting" would count as "doesn't overfit".
-    """
-    gap = 0 if any(w.norm in NEGATORS for w in variant.tokens) else MAX_GAP
-    return (len(variant.tokens) - 1) * (gap + 1)
-
-
 _NONE: list[int] = []  # read only: an alias word the reply lacks
 
 
-def _match_term(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
-    """Find the first un-negated occurrence of a term, as (first, last content word, variant);
-    report whether only negated ones exist."""
+def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
+    """The first un-negated occurrence of any variant, as (first, last content word, variant);
+    and whether only negated ones exist."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
-    for variant, ids, idset, single, width in variants:
+    for variant, ids, idset, single, gap, own in variants:
         if not idset <= present and single not in joined:  # some word of it is not in the reply
             continue
         lists = [positions.get(i, _NONE) for i in ids]
-        for first, last in reply.find(variant, lists, joined, width):
-            if reply.negated(first, last):
+        for first, last in reply.find(variant, lists, joined, gap):
+            if reply.negated(first, last, own):
                 saw_negated = True
                 continue
             if best is None or first < best[0]:
@@ -374,62 +517,120 @@ def _match_term(reply: _Reply, variants, positions, present, joined) -> tuple[tu
     return best, False
 
 
-def grade_reply(question: Question, reply: str) -> Grade:
-    """Grade `reply` against `question`'s key terms; see docs/CONTENT.md for the verdict rules."""
-    terms = question.key_terms
-    all_missed = tuple(t.term for t in terms)
-    text = normalize((reply or "")[:MAX_REPLY_CHARS])
-    if not text.strip():
-        return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="empty reply")
-    prepared = _Reply(text)
-    if not prepared.content:
-        return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="no words to grade")
+def variant_matches(variant: Variant, text: str) -> bool:
+    """Whether one prepared alias matches (un-negated) in `text`: `content check` uses it to
+    find an alias that would credit its own term's misconception."""
+    from .bank import KeyTerm as _KeyTerm
 
-    index = _index_of(question)
+    q = Question("check", "intermediate", ("check",), "", "", (_KeyTerm(variant.text, (), variants=(variant,)),))
+    prepared = _Reply(normalize(text))
+    if not prepared.content:
+        return False
+    index = _QuestionIndex(q)
     positions = prepared.match_tokens(index)
     joined = prepared.joined_pairs(index.joinable)
+    match, _ = _first_match(prepared, index.term_variants[0], positions, set(positions), joined)
+    return match is not None
+
+
+def grade_reply(question: Question, reply: str) -> Grade:
+    """Grade `reply` against `question`'s rubric; see docs/CONTENT.md for the verdict rules."""
+    terms = question.key_terms
+    index = _index_of(question)
+    all_missed = tuple(t.term for t in terms)
+    core_all = tuple(t.term for t, c in zip(terms, index.is_core) if c)
+    details_all = tuple(t.term for t, c in zip(terms, index.is_core) if not c)
+    text = normalize((reply or "")[:MAX_REPLY_CHARS])
+    if not text.strip():
+        return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="empty reply",
+                     core_missed=core_all, details_missed=details_all)
+    prepared = _Reply(text)
+    if not prepared.content:
+        return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="no words to grade",
+                     core_missed=core_all, details_missed=details_all)
+
+    positions = prepared.match_tokens(index)
+    joined = prepared.joined_pairs(index.joinable)
+    present = set(positions)  # alias and misconception words the reply has
     found: list[tuple[KeyTerm, tuple[int, int, Variant]]] = []
     missed: list[str] = []
     negated: list[str] = []
-    got = total = 0.0
-    required_missed = False
-    present = set(positions)  # alias words the reply has
-    for term, variants, term_ids, joinable in zip(terms, index.term_variants, index.term_ids, index.term_joinable):
-        total += term.weight
+    stated: list[tuple[str, str]] = []
+    core_found: list[str] = []
+    core_missed: list[str] = []
+    details_found: list[str] = []
+    details_missed: list[str] = []
+    contradicted: list[str] = []
+    got_core = got_details = 0.0
+    for term, variants, misconceptions, term_ids, joinable, is_core in zip(
+        terms, index.term_variants, index.term_misconceptions, index.term_ids, index.term_joinable, index.is_core
+    ):
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
         else:
-            match, was_negated = _match_term(prepared, variants, positions, present, joined)
+            match, was_negated = _first_match(prepared, variants, positions, present, joined)
+        said = None
+        if misconceptions:
+            wrong, _ = _first_match(prepared, misconceptions, positions, present, {})
+            if wrong is not None:
+                said = wrong[2].text
+                stated.append((term.term, said))
+                match = None
         if match:
             found.append((term, match))
-            got += term.weight
+            if is_core:
+                core_found.append(term.term)
+                got_core += term.weight
+            else:
+                details_found.append(term.term)
+                got_details += term.weight
+            continue
+        missed.append(term.term)
+        if was_negated:
+            negated.append(term.term)
+        if is_core:
+            core_missed.append(term.term)
+            if was_negated or said is not None:
+                contradicted.append(term.term)
         else:
-            missed.append(term.term)
-            required_missed |= term.required
-            if was_negated:
-                negated.append(term.term)
-    score = got / total if total else 0.0
+            details_missed.append(term.term)
+
+    core_share = CORE_SHARE if index.detail_weight else 1.0
+    score = core_share * (got_core / index.core_weight if index.core_weight else 0.0)
+    if index.detail_weight:
+        score += (1 - CORE_SHARE) * got_details / index.detail_weight
+    score = min(1.0, score)
+    enough_core = len(core_found) >= index.core_needed and not contradicted
     # Only a reply that would be correct can be capped, so only then is it checked (it costs
     # ~90 µs on a 4,096-character reply).
-    keyword_list = score >= CORRECT_AT and is_keyword_list(reply)
+    keyword_list = enough_core and is_keyword_list(reply)
 
-    if score >= CORRECT_AT and not required_missed and not keyword_list:
+    if enough_core and not keyword_list:
         verdict: Verdict = "correct"
-        reason = "covers the key ideas"
-    elif score >= PARTIAL_AT or (score >= CORRECT_AT and (required_missed or keyword_list)):
+        reason = "covers the core ideas"
+    elif keyword_list:
+        verdict, reason = "partial", "a list of keywords: explain how they fit together"
+    elif core_found:
         verdict = "partial"
-        if score >= CORRECT_AT and keyword_list:
-            reason = "a list of keywords: explain how they fit together"
-        elif score >= CORRECT_AT:
-            reason = "misses an essential idea"
-        else:
-            reason = "covers some of the key ideas"
+        reason = "contradicts a core idea" if contradicted else "covers some of the core ideas"
+    elif len(details_found) >= PARTIAL_DETAILS:
+        verdict, reason = "partial", "covers part of the answer but none of its core ideas"
     else:
         verdict = "incorrect"
-        reason = "the key ideas were negated" if negated and not found else "few of the key ideas"
+        if contradicted:
+            reason = "contradicts the core ideas"
+        elif negated and not found:
+            reason = "the key ideas were negated"
+        else:
+            reason = "none of the core ideas"
     # In reply order (by first word: the same order as by character offset, which is not
     # computed unless read). Offsets are needed for the words up to the last match only.
     found.sort(key=lambda f: f[1][0])
-    offsets = _WordOffsets(prepared.text, prepared.words, prepared.content, max((prepared.content[last] for _, (_, last, _) in found), default=-1))
+    upto = max((prepared.content[last] for _, (_, last, _) in found), default=-1)
+    if prepared.source is not None and upto >= 0:
+        upto = prepared.source[upto][1]
+    offsets = _WordOffsets(prepared.text, prepared.raw_words, prepared.content, prepared.source, upto)
     matched = [TermMatch(term.term, variant.text, offsets, first, last) for term, (first, last, variant) in found]
-    return Grade(question.id, score, verdict, tuple(matched), tuple(missed), tuple(negated), keyword_list, reason)
+    return Grade(question.id, score, verdict, tuple(matched), tuple(missed), tuple(negated), keyword_list, reason,
+                 tuple(core_found), tuple(core_missed), tuple(details_found), tuple(details_missed),
+                 tuple(contradicted), tuple(stated))

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from .vocabulary import has_symbols, replace_patterns, replace_symbols
+
 # Filler words carry no idea of their own. Dropping them lets "prevents the model from
 # overfitting" match the alias "prevent overfitting". Negators are deliberately absent:
 # the grader needs to see them.
@@ -22,8 +24,15 @@ STOPWORDS = frozenset(
     it its this that these those there their they them we you your our his her i me my
     and or so than then also very just really quite much more most some any each every
     which who whom whose what when where why how do does did can could would should will
-    shall may might must has have had having about like such via per
+    shall may might must has have had having about like such via per but
     """.split()
+)
+
+# Words that start a new clause in chat-style replies typed without commas ("grads vanish so
+# use relu", "doesnt vanish because of the skip"): a negation before them does not reach past them.
+CLAUSE_WORDS = frozenset(
+    "but and so because since while whereas although though however instead then unless otherwise "
+    "hence thus therefore which whereby plus".split()
 )
 
 NEGATORS = frozenset(
@@ -66,7 +75,13 @@ class Token:
 
 
 def normalize(text: str) -> str:
-    """NFKC + casefold + straight apostrophes; `n't` becomes ` not` so negation is one token."""
+    """Notation to words, NFKC, casefold, straight apostrophes; `n't` becomes ` not` so negation is one token.
+
+    Symbols of the shared vocabulary ("²", "Σ", "->", "|w|", "dL/dw") are replaced first: NFKC
+    would turn "²" into "2", and case folding would merge Σ (sum) with σ (sigma).
+    """
+    if has_symbols(text):
+        text = replace_symbols(text)
     if text.isascii():  # ASCII is already NFKC, and has no curly apostrophes
         text = text.lower()  # casefold() of ASCII, faster
     else:
@@ -74,7 +89,9 @@ def normalize(text: str) -> str:
         for curly in _CURLY:  # str.replace runs in C; a translate table with a dict is slower
             text = text.replace(curly, "'")
         text = text.casefold()
+    text = replace_patterns(text)
     if "n't" in text:
+        text = text.replace("can't", "can not").replace("won't", "will not")
         text = _NT_RE.sub(r"\1 not", text)
     for abbreviation, word in _ABBREVIATIONS:  # their dots do not end a sentence
         if abbreviation in text:
@@ -105,10 +122,12 @@ def tokenize(text: str) -> list[Token]:
     index = 0
     for m in _TOKEN_RE.finditer(text):
         word = m.group()
-        if word == "but" or not word[0].isalnum():
+        if not word[0].isalnum():
             clause += 1
             index += 1
             continue
+        if word in CLAUSE_WORDS:
+            clause += 1
         tokens.append(Token(word, stem(word), m.start(), m.end(), index, clause))
         index += 1
     return tokens
@@ -143,11 +162,13 @@ def scan(text: str) -> tuple[list[str], list[int], list[int]]:
     clause = sentence = 0
     ascii_lower = text.isascii() and text.islower()  # normalised text always is, unless it is not ASCII
     for piece in (_ASCII_TOKEN_RE if ascii_lower else _TOKEN_RE).findall(text):
-        if piece == "but" or not piece[0].isalnum():
+        if not piece[0].isalnum():
             clause += 1
             if piece in _SENTENCE_ENDS:
                 sentence += 1
             continue
+        if piece in CLAUSE_WORDS:
+            clause += 1
         words.append(piece)
         clauses.append(clause)
         sentences.append(sentence)

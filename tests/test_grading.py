@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from content import Question, grade_reply, is_keyword_list
+from content import Question, explain, grade_reply, is_keyword_list
 from content.bank import make_term
 
 
@@ -121,8 +121,15 @@ def test_keyword_list_is_capped_at_partial(dropout):
 
 
 def test_partial_answer(dropout):
-    grade = grade_reply(dropout, "It randomly drops neurons while training, so less overfitting.")
+    grade = grade_reply(dropout, "It randomly drops neurons while training.")
     assert grade.verdict == "partial"
+    assert grade.core_found == ("randomly zeroes units",) and grade.core_missed == ("regularization",)
+
+
+def test_both_core_ideas_are_correct_without_any_detail(dropout):
+    grade = grade_reply(dropout, "It randomly drops neurons while training, so less overfitting.")
+    assert grade.verdict == "correct"
+    assert set(grade.details_missed) == {"co-adaptation", "scaled by 1/(1-p)", "off at inference"}
 
 
 @pytest.mark.parametrize(
@@ -181,3 +188,194 @@ def test_short_words_are_not_fuzzed():
     assert grade_reply(question, "poll layer").matched == ()
     assert grade_reply(question, "pool lyer").matched == ()  # a typed word of 4 letters is never fuzzed
     assert grade_reply(one_term_question("pool layer"), "pool layre").matched_terms == ["pool layer"]
+
+
+# --- The rubric: core ideas, details, misconceptions (issue 17) --------------------------------
+
+
+def rubric(*terms, qid: str = "r") -> Question:
+    """A small synthetic question: `terms` are (term, aliases, core[, misconceptions])."""
+    made = tuple(make_term(t[0], t[1], core=t[2], misconceptions=t[3] if len(t) > 3 else ()) for t in terms)
+    return Question(qid, "intermediate", ("dropout",), "q?", "a", made)
+
+
+LR = rubric(
+    ("step size of each update", ["how big each update step is", "size of the step"], True),
+    ("too large diverges", ["too big and it diverges", "too high diverges"], True),
+    ("too small is slow", ["too small and it crawls", "too low is slow", "too small converges slowly"], True),
+    ("schedules", ["learning rate schedule", "warmup", "decay"], False),
+    ("tuned by search", ["tuning", "grid search"], False),
+)
+
+
+def test_every_core_idea_is_correct_and_details_never_block_it():
+    grade = grade_reply(LR, "lr = how big each update step is; too big and it diverges, too small and it crawls")
+    assert grade.verdict == "correct"
+    assert grade.details_missed == ("schedules", "tuned by search")
+    assert 0.7 < grade.score < 1.0  # details add to the score
+
+
+def test_a_missing_core_idea_of_three_is_partial():
+    grade = grade_reply(LR, "how big each update step is, and if too big it diverges")
+    assert grade.verdict == "partial" and grade.core_missed == ("too small is slow",)
+
+
+FOUR = rubric(
+    ("queries", ["query vector"], True),
+    ("keys", ["key vector"], True),
+    ("values", ["value vector"], True),
+    ("softmax weights", ["softmax"], True, ["no softmax", "sigmoid instead of softmax"]),
+    ("scaled by root d", ["square root of d"], False),
+)
+
+
+def test_with_four_core_ideas_one_may_be_missing():
+    assert grade_reply(FOUR, "each token has a query vector, a key vector and a value vector").verdict == "correct"
+    assert grade_reply(FOUR, "each token has a query vector and a key vector").verdict == "partial"
+
+
+def test_a_contradicted_core_idea_blocks_correct():
+    grade = grade_reply(FOUR, "query vector, key vector and value vector are combined with a sigmoid instead of softmax")
+    assert grade.verdict == "partial"
+    assert grade.contradicted == ("softmax weights",)
+    assert grade.misconceptions == (("softmax weights", "sigmoid instead of softmax"),)
+    assert "softmax weights" not in grade.matched_terms  # a stated misconception never earns its term
+    negated = grade_reply(FOUR, "the query vector and key vector and value vector do not use a softmax")
+    assert negated.verdict == "partial" and negated.contradicted == ("softmax weights",)
+
+
+def test_a_negated_misconception_is_no_contradiction():
+    grade = grade_reply(FOUR, "query vector, key vector, value vector; it is not a sigmoid instead of softmax, it is a softmax")
+    assert grade.verdict == "correct" and grade.contradicted == ()
+
+
+def test_one_core_idea_alone_is_partial_and_nothing_is_incorrect():
+    assert grade_reply(LR, "it's the size of the step").verdict == "partial"
+    assert grade_reply(LR, "it is a number you pick").verdict == "incorrect"
+
+
+def test_a_detail_alone_is_a_clear_part_of_the_answer(monkeypatch):
+    import content.grading as grading
+
+    monkeypatch.setattr(grading, "PARTIAL_DETAILS", 1)
+    assert grade_reply(LR, "you usually use a warmup").verdict == "partial"
+    monkeypatch.setattr(grading, "PARTIAL_DETAILS", 2)
+    assert grade_reply(LR, "you usually use a warmup").verdict == "incorrect"
+    assert grade_reply(LR, "you usually use a warmup and grid search").verdict == "partial"
+
+
+def test_explain_lists_core_ideas_first_then_details():
+    lines = explain(grade_reply(LR, "too big and it diverges; people use a warmup"))
+    text = "\n".join(lines)
+    assert lines[0].startswith("Partial:")
+    assert text.index("Core ideas you stated: too large diverges") < text.index("Core ideas missing:")
+    assert text.index("Core ideas missing: step size of each update, too small is slow") < text.index("Also worth saying: tuned by search")
+    contradicted = "\n".join(explain(grade_reply(FOUR, "query vector, key vector, value vector, no softmax")))
+    assert "Contradicted: softmax weights" in contradicted and "no softmax" in contradicted
+    assert grade_reply(LR, "size of the step").to_dict()["explanation"] == explain(grade_reply(LR, "size of the step"))
+
+
+# --- Negation scoped to its clause -------------------------------------------------------------
+
+ACT = rubric(
+    ("ReLU", ["relu", "rectified linear unit"], True),
+    ("batch normalization", ["batch norm"], True),
+    ("regularization", ["reduces overfitting", "less overfitting"], False),
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "first layers barely learn, fix it w relu + batchnorm",
+        "first layers dont learn fix it w relu + batchnorm",
+        "gradients dont reach the early layers so use relu and BN",
+        "the early layers do not learn because of sigmoid but relu and BN fix that",
+    ],
+)
+def test_a_negation_does_not_reach_into_the_next_clause(reply):
+    grade = grade_reply(ACT, reply)
+    assert {"ReLU", "batch normalization"} <= set(grade.matched_terms), grade.negated
+
+
+def test_a_negation_still_negates_its_own_clause():
+    assert "ReLU" in grade_reply(ACT, "you do not need relu here").negated
+    assert "ReLU" in grade_reply(ACT, "it doesnt use relu").negated
+
+
+def test_a_hedged_negation_is_not_a_negation():
+    grade = grade_reply(ACT, "relu plus batch norm, and the net cant overfit as easily")
+    assert "regularization" in grade.matched_terms
+
+
+def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
+    q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
+    assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
+    assert "no manual features" in grade_reply(q, "it learns features without recurrence").matched_terms
+
+
+# --- Word order, misconceptions, the shared vocabulary, typos ----------------------------------
+
+
+@pytest.fixture
+def ordered(monkeypatch):
+    """Aliases keep their order (the bank's transition switch off, as after marking)."""
+    import content.bank as bank
+
+    monkeypatch.setattr(bank, "TRANSITION", False)
+
+
+def test_multi_word_aliases_keep_their_order(ordered):
+    q = rubric(("high bias, low variance", ["high bias low variance"], True), ("simple model", [], True))
+    assert grade_reply(q, "a simple model has high bias and low variance").verdict == "correct"
+    assert "high bias, low variance" not in grade_reply(q, "a simple model has low bias and high variance").matched_terms
+
+
+def test_an_order_free_alias_matches_in_any_order(ordered):
+    q = rubric(("vanishing gradients", ["~vanishing gradients"], True), ("depth", [], True))
+    assert "vanishing gradients" in grade_reply(q, "the gradients keep vanishing").matched_terms
+    strict = rubric(("vanishing gradients", ["vanishing gradients"], True), ("depth", [], True))
+    assert "vanishing gradients" not in grade_reply(strict, "the gradients keep vanishing").matched_terms
+
+
+def test_a_stated_misconception_never_earns_its_term():
+    q = rubric(("breaks symmetry", ["random init", "different weights"], True, ["all zeros", "same value"]),
+               ("small variance", [], True))
+    grade = grade_reply(q, "use a random init with all zeros and small variance")
+    assert "breaks symmetry" not in grade.matched_terms and grade.contradicted == ("breaks symmetry",)
+
+
+@pytest.mark.parametrize(
+    "alias, reply",
+    [
+        ("batch normalization", "add BN after the conv"),
+        ("BN", "add batch norm after the conv"),
+        ("learning rate", "the lr is too high"),
+        ("squared gradients", "an EMA of g²"),
+        ("squared gradients", "an EMA of g^2"),
+        ("exponential moving average", "an EMA of g"),
+        ("sum of absolute values", "adds the sum |w| to the loss"),
+        ("queries, keys and values", "project to Q, K, V"),
+        ("dimensionality reduction", "it does dim reduction"),
+        ("kaiming initialization", "He init keeps the variance"),
+        ("key value cache", "the KV cache stores past keys"),
+        ("gradient of the loss", "compute dL/dw by the chain rule"),
+        ("generative adversarial networks", "two GANs"),
+        ("learning rate", "scale by η"),
+    ],
+)
+def test_the_shared_vocabulary_applies_to_every_question(alias, reply):
+    q = rubric((alias, [], True), ("other idea", [], True))
+    assert alias in grade_reply(q, reply).matched_terms
+
+
+def test_vocabulary_matches_keep_their_place_in_the_reply():
+    q = rubric(("batch normalization", [], True), ("other idea", [], True))
+    reply = "Then add BN after it."
+    match = grade_reply(q, reply).matched[0]
+    assert match.text == "bn" and reply.lower()[match.start : match.end] == "bn"
+
+
+def test_a_transposition_in_a_short_word_is_one_typo():
+    q = rubric(("image augmentation", [], True), ("labels", [], True))
+    assert "image augmentation" in grade_reply(q, "imgae augmentation keeps the labels").matched_terms

@@ -43,5 +43,5 @@ def test_the_ascii_fast_path_of_scan_finds_the_same_words_as_the_unicode_one(rep
     from content.text import _TOKEN_RE, normalize, scan
 
     text = normalize(reply)
-    words = [piece for piece in _TOKEN_RE.findall(text) if piece != "but" and piece[0].isalnum()]
+    words = [piece for piece in _TOKEN_RE.findall(text) if piece[0].isalnum()]
     assert scan(text)[0] == words
