@@ -18,6 +18,8 @@ Cards and logs travel as plain dicts (`Card.to_dict()`), which storage/ keeps in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 from datetime import datetime
 
 from fsrs import Card, Rating, ReviewLog, Scheduler
@@ -42,14 +44,14 @@ def card_id_for(user_id: int, question_id: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-def review(card: dict | None, rating: Rating, now: datetime, *, card_id: int) -> tuple[dict, dict]:
+def review(card: Mapping[str, Any] | None, rating: Rating, now: datetime, *, card_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Apply one review; returns the new card and the review log entry, both as dicts."""
-    current = Card.from_dict(card) if card else Card(card_id=card_id, due=now)
+    current = Card.from_dict(cast(Any, dict(card))) if card else Card(card_id=card_id, due=now)
     new_card, log = SCHEDULER.review_card(current, rating, review_datetime=now)
-    return new_card.to_dict(), log.to_dict()
+    return dict(new_card.to_dict()), dict(log.to_dict())
 
 
-def optimizer_logs(rows: list[dict]) -> list[dict]:
+def optimizer_logs(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Review rows from storage, in the exact shape `ReviewLog.from_dict` (and the FSRS optimizer) reads."""
     out = []
     for row in rows:
@@ -59,5 +61,5 @@ def optimizer_logs(rows: list[dict]) -> list[dict]:
             review_datetime=datetime.fromisoformat(str(row["review_datetime"]).replace("Z", "+00:00")),
             review_duration=row.get("review_duration"),
         )
-        out.append(log.to_dict())
+        out.append(dict(log.to_dict()))
     return out
