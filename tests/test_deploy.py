@@ -14,16 +14,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "tutor-bot.service"
+BACKUP_UNIT = ROOT / "deploy" / "tutor-bot-backup.service"
+BACKUP_TIMER = ROOT / "deploy" / "tutor-bot-backup.timer"
+UNITS = [UNIT, BACKUP_UNIT, BACKUP_TIMER]
 ENV_EXAMPLE = ROOT / "deploy" / "tutor-bot.env.example"
 # The bot exits within this many seconds of SIGTERM (issue 21; test_faults_shutdown.py).
 BOT_SHUTDOWN_BOUND = 10
 
 
-def unit() -> configparser.ConfigParser:
+def unit(path: Path = UNIT) -> configparser.ConfigParser:
     # strict: a key given twice would be a mistake here (systemd would take both or the last).
     parser = configparser.ConfigParser(interpolation=None, strict=True, delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive
-    parser.read_string(UNIT.read_text(encoding="utf-8"))
+    parser.read_string(path.read_text(encoding="utf-8"))
     return parser
 
 
@@ -66,17 +69,34 @@ def test_the_unit_has_the_settings_the_bot_relies_on():
     assert unit()["Install"]["WantedBy"] == "multi-user.target"
 
 
-def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
+def test_the_backup_unit_writes_where_it_may_and_runs_daily():
+    main = unit()["Service"]
+    service = unit(BACKUP_UNIT)["Service"]
+    assert service["Type"] == "oneshot"
+    assert service["User"] == main["User"] and service["WorkingDirectory"] == main["WorkingDirectory"]
+    assert service["Environment"].split()[0] == main["Environment"].split()[0]  # the same TUTOR_DB
+    target = service["ExecStart"].split()[-1]
+    assert service["ExecStart"].split()[-2] == "backup"
+    # The backup directory is writable (inside ReadWritePaths) and created (StateDirectory).
+    assert any(PurePosixPath(target).is_relative_to(p) for p in service["ReadWritePaths"].split())
+    assert f"/var/lib/{service['StateDirectory'].split()[-1]}/" == target
+    assert service["ProtectSystem"] == "strict" and service["PrivateNetwork"] == "yes"
+    timer = unit(BACKUP_TIMER)
+    assert timer["Timer"]["OnCalendar"] and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+def test_systemd_analyze_verify_accepts_the_units(tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed here; the INI checks above still ran")
-    # verify insists that ExecStart exists: point it at this checkout's interpreter.
-    text = UNIT.read_text(encoding="utf-8")
-    text = re.sub(r"^ExecStart=\S+", f"ExecStart={sys.executable} -m bot.cli", text, flags=re.M)
-    copy = tmp_path / "tutor-bot.service"
-    copy.write_text(text, encoding="utf-8")
-    result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60,
-                            check=False)
+    for path in UNITS:
+        # verify insists that ExecStart exists: point it at this checkout's interpreter.
+        text = re.sub(r"^ExecStart=\S+", f"ExecStart={sys.executable} -m bot.cli",
+                      path.read_text(encoding="utf-8"), flags=re.M)
+        (tmp_path / path.name).write_text(text, encoding="utf-8")
+    result = subprocess.run([analyze, "verify", *(str(tmp_path / p.name) for p in UNITS)],
+                            capture_output=True, text=True, timeout=60, check=False)
     # verify exits 0 even for unknown keys and bad values: it only warns, naming the file.
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if "tutor-bot" in line]
     assert result.returncode == 0 and not complaints, result.stdout + result.stderr
