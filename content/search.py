@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
 
-from .text import STOPWORDS, max_typos, normalize, tokenize
+from .text import STOPWORDS, fast_stem, max_typos, normalize, scan
+from .vocabulary import canonical_text_words
 
 # Words that say "I am asking" rather than what about.
 QUERY_FILLER = frozenset(
@@ -24,6 +25,13 @@ QUERY_FILLER = frozenset(
 MAIN_TOPIC, OTHER_TOPIC, KEY_TERM, QUESTION_TEXT, ANSWER_TEXT = 3.0, 2.0, 2.0, 1.5, 0.5
 FUZZY_FACTOR = 0.85
 CUTOFF = 0.5  # a hit needs, on average, each query word found in a question's text or better
+# How much of the ranking is "is the query this question's main subject". A question's id is a
+# readable slug that names its subject head first ("dropout-how", "kv-cache",
+# "dropout-batchnorm-conflict", "resnet-skip-connections"): focus is half "the query names the
+# id's first word" and half "the share of the id's words the query names". "dropout" then ranks
+# "How does dropout work?" above "Why do dropout and batch normalisation conflict?", although
+# both are about dropout.
+FOCUS_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +40,16 @@ class SearchHit:
     score: float  # 0..100
     question: str
     topic: str
+    twins: tuple[str, ...] = ()  # the same subject at another level (not listed as hits of their own)
+
+
+def _words(text: str) -> list[str]:
+    """Normalised words of `text` after the shared vocabulary ("kv cache" reads "key value cache")."""
+    return canonical_text_words(scan(normalize(text))[0])
 
 
 def _query_words(query: str) -> list[tuple[str, str]]:
-    words = [(t.norm, t.stem) for t in tokenize(normalize(query)) if t.norm not in STOPWORDS]
+    words = [(w, fast_stem(w)) for w in _words(query) if w not in STOPWORDS]
     meaningful = [w for w in words if w[0] not in QUERY_FILLER]
     return meaningful or words
 
@@ -61,6 +75,11 @@ class SearchIndex:
                     self._add(qi, text, KEY_TERM, "term")
             self._add(qi, q.question, QUESTION_TEXT, "question")
             self._add(qi, q.answer, ANSWER_TEXT, "answer")
+        # Each question's subject words (its id, filler dropped), head first.
+        self.subject_stems: list[tuple[str, ...]] = []
+        for q in self.questions:
+            stems = [fast_stem(w) for w in _words(q.id.replace("-", " ")) if w not in STOPWORDS and w not in QUERY_FILLER]
+            self.subject_stems.append(tuple(dict.fromkeys(stems)))
         # Per word and question: the best field's weight decides whether it is a hit at all;
         # the other fields it also appears in break ties ("adam" is a topic alias of every
         # optimiser question, but only the Adam question also has it in its text and terms).
@@ -75,11 +94,12 @@ class SearchIndex:
         self.topic_choices = {t.slug: " ".join((t.title, *t.aliases)) for t in bank.topics}
 
     def _add(self, qi: int, text: str, weight: float, field: str) -> None:
-        for tok in tokenize(normalize(text)):
-            if tok.norm in STOPWORDS:
+        for norm in _words(text):
+            if norm in STOPWORDS:
                 continue
-            self.norm_to_stems[tok.norm].add(tok.stem)
-            per_field = self._fields[tok.stem][qi]
+            stem = fast_stem(norm)
+            self.norm_to_stems[norm].add(stem)
+            per_field = self._fields[stem][qi]
             if per_field.get(field, 0.0) < weight:
                 per_field[field] = weight
 
@@ -98,14 +118,18 @@ class SearchIndex:
         return found
 
     def find(self, query: str, limit: int = 3) -> list[SearchHit]:
+        """Best hits first, one per subject: a question asked at two levels (the same `subject`)
+        is listed once, by its better-matching twin, with the other in `twins`."""
         words = _query_words(query or "")
         if not words:
             return []
         totals: dict[int, float] = defaultdict(float)
         extras: dict[int, float] = defaultdict(float)
+        named: set[str] = set()  # index stems the query names (typos included)
         for norm, stem in words:
             best: dict[int, tuple[float, float]] = {}
             for s, factor in self._stems_for(norm, stem).items():
+                named.add(s)
                 for qi, (weight, others) in self.postings.get(s, {}).items():
                     value = (weight * factor, others * factor)
                     if value > best.get(qi, (0.0, 0.0)):
@@ -114,13 +138,30 @@ class SearchIndex:
                 totals[qi] += value
                 extras[qi] += others
         top = MAIN_TOPIC * len(words)
-        ranked = sorted(
-            ((v / top, extras[qi], qi) for qi, v in totals.items() if v / top >= CUTOFF), key=lambda x: (-x[0], -x[1], x[2])
-        )
-        return [
-            SearchHit(self.questions[qi].id, round(score * 100, 1), self.questions[qi].question, self.questions[qi].topic)
-            for score, _extra, qi in ranked[:limit]
-        ]
+        ranked = []
+        for qi, v in totals.items():
+            if v / top < CUTOFF:
+                continue
+            subject = self.subject_stems[qi]
+            focus = 0.5 * (subject[0] in named) + 0.5 * sum(s in named for s in subject) / len(subject) if subject else 0.0
+            score = (1 - FOCUS_SHARE) * min(1.0, v / top) + FOCUS_SHARE * focus
+            ranked.append((score, extras[qi], qi))
+        ranked.sort(key=lambda x: (-x[0], -x[1], x[2]))
+        hits: list[SearchHit] = []
+        seen: dict[str, int] = {}
+        for score, _extra, qi in ranked:
+            q = self.questions[qi]
+            key = q.subject_key
+            if key in seen:  # the twin of a hit already listed
+                at = seen[key]
+                hits[at] = SearchHit(hits[at].question_id, hits[at].score, hits[at].question, hits[at].topic,
+                                     hits[at].twins + (q.id,))
+                continue
+            if len(hits) == limit:
+                continue
+            seen[key] = len(hits)
+            hits.append(SearchHit(q.id, round(score * 100, 1), q.question, q.topic))
+        return hits
 
     def closest_topics(self, query: str, limit: int = 3) -> list[str]:
         """Topic slugs nearest to a query that found nothing, so the bot can suggest them."""
