@@ -126,7 +126,7 @@ def bench_record_attempt(workdir: Path, attempts: int) -> None:
         n = min(attempts, 5000)
         t0 = time.perf_counter()
         for kwargs in with_cards[:n]:
-            await astore.record_attempt(**kwargs)
+            await astore.write(Store.record_attempt, **kwargs)
         took = time.perf_counter() - t0
         await astore.close()
         return n / took

@@ -22,13 +22,13 @@ out. ``Etc/GMT±N`` typed by a user is still accepted as the IANA name it is.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-UTC = timezone.utc
+UTC = UTC
 
-# re.ASCII: \d would also match other scripts' digits ("١٢:٠٠"), which the stored form must not hold.
+# re.ASCII: \d would also match other scripts' digits (Arabic-Indic "12:00"), which the stored form must not hold.
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$", re.ASCII)
 _OFFSET = re.compile(r"^(?:(?:UTC|GMT)\s*)?([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE | re.ASCII)
 _STORED_OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$", re.ASCII)

@@ -31,9 +31,9 @@ answer resets it for real. ``longest`` is never lowered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
 
 from .calendar import as_utc, local_date
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any, Callable, Concatenate, Literal, ParamSpec, Sequence, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import sqlite_utils
 
@@ -75,14 +75,14 @@ class StoreBase:
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         cursor = self._exec(sql, params)
         keys = [column[0] for column in cursor.description]
-        return [dict(zip(keys, row)) for row in cursor.fetchall()]
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         cursor = self._exec(sql, params)
         rows = cursor.fetchall()  # to the end: an INSERT ... RETURNING is done only then
         if not rows:
             return None
-        return dict(zip([column[0] for column in cursor.description], rows[0]))
+        return dict(zip([column[0] for column in cursor.description], rows[0], strict=True))
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._exec(sql, params).fetchone()

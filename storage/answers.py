@@ -88,6 +88,17 @@ class AnswersMixin(CardsMixin):
         )
         return _rows.question_message(row) if row is not None else None
 
+    @reads
+    def latest_question(self, chat_id: int) -> QuestionMessage | None:
+        """The newest question message sent into the chat: the one a plain (non-reply) private
+        message answers. Older unanswered ones are closed (skipped) once a newer one is out."""
+        row = self._one(
+            """SELECT * FROM question_messages WHERE chat_id = ?
+               ORDER BY sent_at DESC, message_id DESC LIMIT 1""",
+            (chat_id,),
+        )
+        return _rows.question_message(row) if row is not None else None
+
     @writes
     def mark_hint_used(self, user_id: int, chat_id: int, message_id: int, now: datetime) -> bool:
         """Record that the user asked for a hint on this question message;

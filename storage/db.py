@@ -9,6 +9,7 @@ as it was.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,10 @@ __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "NotFound", "SchemaTooNew", "Sto
            "write_transaction"]
 
 BUSY_TIMEOUT_MS = 5000
+_CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_CANNOT_WRITE = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+_READ_ONLY_HELP = ("the bot must write the file and create its -wal and -shm files next to it: "
+                   "check the permissions of the file and its directory, and the mount")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -42,6 +47,7 @@ def open_db(path: str | Path, *, verify: bool = True) -> sqlite_utils.Database:
     """
     path = Path(path)
     _check_header(path)
+    _check_writable(path)
     try:
         conn = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None,
@@ -66,7 +72,26 @@ def open_db(path: str | Path, *, verify: bool = True) -> sqlite_utils.Database:
         raise
     except sqlite3.Error as exc:
         conn.close()
+        if _primary_code(exc) in _CANNOT_WRITE:
+            raise StorageError(f"database is read-only ({exc}): {_READ_ONLY_HELP}", path) from exc
         raise StorageError(f"cannot open database: {exc}", path) from exc
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _check_writable(path: Path) -> None:
+    """A database this process cannot write is reported as read-only before SQLite is asked:
+    SQLite opens such a file read-only without a word, and fails on the first write, or on the
+    first read if the -wal and -shm files cannot be created. (As root, permission bits do not
+    apply, and os.access says so; a read-only mount applies to root as well.)"""
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StorageError(f"database file is read-only: {_READ_ONLY_HELP}", path)
+    directory = path.parent
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        raise StorageError(f"the database's directory is read-only: {_READ_ONLY_HELP}", path)
 
 
 def _check_header(path: Path) -> None:
@@ -94,6 +119,11 @@ def _check_contents(conn: sqlite3.Connection, path: Path, verify: bool) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         problems = conn.execute("PRAGMA quick_check").fetchall() if verify else [("ok",)]
     except sqlite3.DatabaseError as exc:
+        code = _primary_code(exc)
+        if code in _CANNOT_WRITE:  # issue 18: this was reported as "corrupt"
+            raise StorageError(f"database is read-only ({exc}): {_READ_ONLY_HELP}", path) from exc
+        if code is not None and code not in _CORRUPT:
+            raise StorageError(f"cannot read database file ({exc})", path) from exc
         raise StorageError(f"database file is corrupt or not a SQLite database ({exc}); "
                            "it was left untouched", path) from exc
     if problems != [("ok",)]:

@@ -22,7 +22,7 @@ SQL here are integers from this module.)
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 

@@ -3,13 +3,13 @@ learner, a chat, a question and an answer. Plain functions (the fixtures are in 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from storage.models import AttemptResult, CardDict, Chat, QuestionMessage, ReviewDict, User
 from storage.store import Store
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(text: str) -> datetime:

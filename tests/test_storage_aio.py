@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from storage_helpers import T0, card, review
 
 from storage._base import writes
 from storage.aio import AsyncStore
 from storage.errors import StorageError
 from storage.models import AttemptResult, User
 from storage.store import Store
+
+from storage_helpers import T0, card, review
 
 WAL_LIMIT = 16 * 1024 * 1024  # issue 18: the WAL stays under 16 MB during any push
 
@@ -62,7 +63,7 @@ async def test_reads_run_on_the_reader_thread_and_writes_on_the_writer_thread(db
 
 
 async def test_read_refuses_a_method_that_writes_before_running_it(astore):
-    with pytest.raises(TypeError, match="touch_user.*use AsyncStore.write"):
+    with pytest.raises(TypeError, match=r"touch_user.*use AsyncStore\.write"):
         await astore.read(Store.touch_user, 1, "Ada", None, None, T0)
     assert await astore.read(Store.get_user, 1) is None  # nothing was written
 
@@ -77,7 +78,7 @@ async def test_only_store_api_methods_are_accepted(astore):
 def test_the_reader_connection_cannot_write_even_when_asked_directly(store, db_path):
     reader = Store.open_reader(db_path)
     try:
-        with pytest.raises(StorageError, match="readonly|read-only"):
+        with pytest.raises(StorageError, match=r"readonly|read-only"):
             reader.touch_user(1, "Ada", None, None, T0)
     finally:
         reader.close()
@@ -137,10 +138,10 @@ async def test_a_write_cancelled_before_it_started_never_runs(astore):
     queued = asyncio.create_task(astore.write(Store.touch_user, 9, "Never", None, None, T0))
     await asyncio.sleep(0)  # let it reach the writer's queue
     queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued  # by now the job on the writer's queue is cancelled too
     release.set()
     await blocker
-    with pytest.raises(asyncio.CancelledError):
-        await queued
     assert await astore.read(Store.get_user, 9) is None
 
 

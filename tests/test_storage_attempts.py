@@ -1,12 +1,13 @@
 from datetime import date
 
 import pytest
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 from content.streaks import StreakState
 from storage import answers as answers_module
 from storage.errors import StorageError
 from storage.models import AnswerContext, StreakInfo, TopicStats, UserStats
+
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 
 def setup_private(store, user_id=1, messages=(10,)):

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 from fsrs import Card, Rating, ReviewLog, Scheduler
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at, card, review
 
 from storage.errors import StorageError
 from storage.models import ReviewRecord
+
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at, card, review
 
 SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
 
@@ -123,7 +124,7 @@ def test_due_cards_are_the_due_ones_most_overdue_first_then_by_question(store):
     dues = {"q-b": "2025-03-11T08:00:00+00:00", "q-a": "2025-03-11T08:00:00+00:00",
             "q-c": "2025-03-09T08:00:00+00:00", "q-d": "2025-03-20T08:00:00+00:00",
             "q-e": "2025-03-12T12:00:00+00:00"}
-    for message_id, (question_id, due) in zip(range(10, 15), dues.items()):
+    for message_id, (question_id, due) in zip(range(10, 15), dues.items(), strict=True):
         answer(store, 1, 1, message_id, question_id=question_id, card=card(due=due))
     now = at("2025-03-12 12:00")
     due = store.due_cards(1, now)

@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from storage.errors import NotFound
+
 from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 

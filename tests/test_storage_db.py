@@ -1,4 +1,9 @@
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -6,6 +11,7 @@ import pytest
 from storage.db import SchemaTooNew, StorageError, open_db
 from storage.migrations import MIGRATIONS
 from storage.store import Store
+
 from storage_helpers import T0, add_user
 
 
@@ -19,7 +25,10 @@ def make_db(path: Path) -> Path:
 
 def test_open_db_sets_wal_foreign_keys_busy_timeout_and_latest_schema(tmp_path):
     db = open_db(tmp_path / "bot.db")
-    pragma = lambda name: db.conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def pragma(name):
+        return db.conn.execute(f"PRAGMA {name}").fetchone()[0]
+
     assert pragma("journal_mode") == "wal"
     assert pragma("foreign_keys") == 1
     assert pragma("busy_timeout") == 5000
@@ -176,6 +185,41 @@ def test_existing_database_in_read_only_directory_raises_storage_error(tmp_path)
     finally:
         ro.chmod(0o755)
     assert path.read_bytes() == before
+
+
+def test_a_database_this_process_cannot_write_is_called_read_only(tmp_path, monkeypatch):
+    path = make_db(tmp_path / "bot.db")
+    monkeypatch.setattr("storage.db.os.access", lambda p, mode: Path(p) != path)
+    with pytest.raises(StorageError, match="database file is read-only") as info:
+        open_db(path)
+    assert "corrupt" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_database_in_a_directory_this_process_cannot_write_is_called_read_only(tmp_path, monkeypatch):
+    path = make_db(tmp_path / "bot.db")
+    monkeypatch.setattr("storage.db.os.access", lambda p, mode: Path(p) != tmp_path)
+    with pytest.raises(StorageError, match="directory is read-only"):
+        open_db(path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root, to open the file as another user with setpriv")
+def test_a_wal_database_another_user_cannot_write_is_called_read_only_not_corrupt():
+    """Issue 18: a read-only database was reported as "corrupt". Here the file is writable but
+    its directory is not, for the user who opens it: SQLite could not create the -shm file and
+    failed the first read with SQLITE_READONLY_DIRECTORY."""
+    directory = Path(tempfile.mkdtemp(prefix="dltb-ro-"))  # pytest's tmp_path is private to root
+    directory.chmod(0o755)
+    path = make_db(directory / "bot.db")
+    path.chmod(0o666)
+    code = ("import sys\nfrom storage.db import open_db, StorageError\n"
+            "try:\n    open_db(sys.argv[1])\nexcept StorageError as exc:\n    print(exc)\n")
+    out = subprocess.run(
+        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable,
+         "-c", code, str(path)],
+        capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=60)
+    shutil.rmtree(directory)
+    assert "read-only" in out.stdout and "corrupt" not in out.stdout, out.stdout + out.stderr
 
 
 def test_storage_errors_from_store_methods_name_the_path(tmp_path):

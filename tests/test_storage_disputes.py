@@ -1,10 +1,11 @@
 """Grading disputes: one per user per graded answer, listed for authors."""
 
 import pytest
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 from storage.errors import StorageError
 from storage.models import Dispute
+
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 
 def graded(store, user_id=1, chat_id=None, message_id=10, verdict="incorrect"):

@@ -1,32 +1,38 @@
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
-
 from storage.errors import StorageError
 from storage.store import Store
 
+from storage_helpers import T0, add_private_chat, add_user, answer, ask
+
 HOLD_LOCK = """
-import sqlite3, sys, time
+import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN IMMEDIATE")
 conn.execute("INSERT INTO inbox VALUES (424242, NULL, '2025-03-10T12:00:00Z', '2025-03-10T12:00:00Z')")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # held until the test says so
 conn.execute("COMMIT")
 """
 
 
-def hold_write_lock(path, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)],
-                            stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == b"locked"
-    return proc
+class OtherProcessLock:
+    """Another process holding the database's write lock until :meth:`release`."""
+
+    def __init__(self, path):
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout.readline().strip() == b"locked"
+
+    def release(self):
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+        assert self.proc.wait(timeout=10) == 0
 
 
 def test_a_writer_waits_for_another_processs_write_lock_and_nothing_is_lost(tmp_path):
@@ -35,13 +41,16 @@ def test_a_writer_waits_for_another_processs_write_lock_and_nothing_is_lost(tmp_
     add_user(s, 1)
     add_private_chat(s, 1)
     ask(s, 1, 10)
-    proc = hold_write_lock(path, 1.5)
-    started = time.monotonic()
-    result = answer(s, 1, 1, 10)
-    waited = time.monotonic() - started
-    proc.wait(timeout=10)
-    assert proc.returncode == 0
-    assert result is not None and waited >= 1.0
+    lock = OtherProcessLock(path)
+    done = threading.Event()
+    results = []
+    writer = threading.Thread(target=lambda: (results.append(answer(s, 1, 1, 10)), done.set()))
+    writer.start()
+    assert not done.wait(0.3)  # waiting for the lock (busy_timeout), not failing
+    lock.release()
+    assert done.wait(10)
+    writer.join()
+    assert results[0] is not None
     assert s.get_attempt(1, 1, 10) is not None
     assert s.seen_update(424242, T0) is False  # the other process's write is there too
     s.close()
@@ -51,10 +60,11 @@ def test_a_write_lock_held_longer_than_busy_timeout_fails_cleanly_naming_the_pat
     path = tmp_path / "bot.db"
     s = Store.open(path)
     add_user(s, 1)
-    proc = hold_write_lock(path, 5.8)
+    s.db.execute("PRAGMA busy_timeout = 100")  # 5 s in the bot; the test need not wait that long
+    lock = OtherProcessLock(path)
     with pytest.raises(StorageError, match="locked") as info:
         s.set_user_level(1, "advanced")
-    proc.wait(timeout=15)
+    lock.release()
     assert str(path) in str(info.value)
     assert s.get_user(1).level == "all"
     assert s.set_user_level(1, "advanced").level == "advanced"

@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
-
 from storage.errors import NotFound, StorageError
 from storage.models import Interview
+
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 QUESTIONS = ["q-attention", "q-dropout", "q-rnn"]
 

@@ -8,6 +8,7 @@ from storage import migrations
 from storage.db import StorageError, open_db
 from storage.migrations import MIGRATIONS, migrate, schema_version
 from storage.store import Store
+
 from storage_helpers import T0, at, card, review
 
 

@@ -11,7 +11,7 @@ def all_values(store):
         cursor = conn.execute(f'SELECT * FROM "{table}"')
         names = [column[0] for column in cursor.description]
         for row in cursor:
-            for name, value in zip(names, row):
+            for name, value in zip(names, row, strict=True):
                 yield table, name, value
 
 

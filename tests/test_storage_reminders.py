@@ -3,14 +3,18 @@
 from datetime import date
 
 import pytest
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 from storage.models import ReminderCandidate
+
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at
 
 NOW = at("2025-03-11 19:30")
 
 
-def learner(store, user_id, answered_at=at("2025-03-10 09:00"), tz="UTC", verdict="correct"):
+YESTERDAY = at("2025-03-10 09:00")
+
+
+def learner(store, user_id, answered_at=YESTERDAY, tz="UTC", verdict="correct"):
     """A user with a private chat and one answer at ``answered_at``."""
     add_user(store, user_id, name=f"U{user_id}")
     add_private_chat(store, user_id, tz=tz)

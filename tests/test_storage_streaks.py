@@ -6,11 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-from storage_helpers import add_private_chat, add_user, answer, ask
-from test_streaks import attempt_steps, build, day_steps, starts
 
 from content.streaks import recompute
 from storage.store import Store
+
+from storage_helpers import add_private_chat, add_user, answer, ask
+from test_streaks import attempt_steps, build, day_steps, starts
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
