@@ -64,15 +64,17 @@ def user_name(first_name: str | None, username: str | None) -> str:
 
 
 COMMANDS_PRIVATE = [
-    ("quiz", "a question now"),
+    ("quiz", "a question now: /quiz, /quiz attention, /quiz weak"),
+    ("skip", "I don't know: show the model answer"),
     ("ask", "look up a topic: /ask dropout"),
+    ("review", "drill the questions due for review"),
+    ("interview", "a 5-question mock interview: /interview attention"),
     ("streak", "your current and longest streak"),
     ("stats", "your accuracy and weak spots"),
+    ("settings", "all your settings"),
     ("settime", "daily question time: /settime 08:30"),
     ("timezone", "your time zone: /timezone Europe/Berlin"),
     ("level", "intermediate, advanced or all"),
-    ("review", "drill the questions due for review"),
-    ("interview", "a 5-question mock interview: /interview attention"),
     ("daystart", "when your day starts: /daystart 4"),
     ("reminders", "evening streak reminder on/off"),
     ("stop", "pause the daily question"),
@@ -84,8 +86,10 @@ COMMANDS_GROUP = [
     ("answer", "answer the group's question: /answer <text>"),
     ("top", "the group leaderboard"),
     ("ask", "look up a topic: /ask dropout"),
+    ("stats", "your own stats in this group"),
     ("quiz", "a question now (admins)"),
     ("interview", "a mock interview (admins): /interview next"),
+    ("settings", "the group's settings"),
     ("settime", "daily question time (admins)"),
     ("timezone", "group time zone (admins)"),
     ("level", "question level (admins)"),
@@ -110,31 +114,34 @@ def welcome_back(push_time: str, tz: str) -> str:
 
 HELP_PRIVATE = (
     "<b>How it works</b>\n"
-    "I send a question; you reply in free text. I look for the key ideas of the model answer "
-    "(typos and word forms are fine) and tell you what you covered and what you missed.\n\n"
+    "I send a question; you reply in free text. I listen for the core ideas of the model answer "
+    "(typos, abbreviations and word forms are fine) and tell you what you covered and what you missed.\n\n"
     "<b>Commands</b>\n"
-    "/quiz — a question now (buttons: 💡 Hint, 📖 Show answer, ➡️ Next)\n"
+    "/quiz — a question now; <code>/quiz attention</code> for a topic, <code>/quiz weak</code> for your weakest\n"
+    "/skip — I don't know: the model answer (or press 🤷, or just write \"idk\")\n"
     "/ask &lt;topic&gt; — best question on a topic, e.g. <code>/ask vanishing grads</code>; /ask alone lists topics\n"
     "/answer &lt;text&gt; — answer explicitly (or just send the text)\n"
     "/review — drill the questions due for review (spaced repetition)\n"
-    "/interview [topic|level] — five questions in a row, then a summary, e.g. <code>/interview attention</code>\n"
+    "/interview [topic|level] — five questions in a row, then a summary; <code>/interview stop</code> ends it\n"
     "/streak — current and longest streak, streak freezes\n"
     "/stats — answered, accuracy, weak topics, days practised\n"
+    "/settings — all your settings at once\n"
     "/settime 08:30 — when the daily question arrives\n"
     "/timezone Europe/Berlin — or an offset like <code>/timezone +05:30</code>\n"
     "/level intermediate | advanced | all\n"
     "/daystart 4 — your day starts at 04:00 (late-night answers count for the day before)\n"
     "/reminders on | off — one evening reminder when your streak is at risk\n"
     "/stop — pause daily questions (your data stays); /start resumes\n"
-    "/forget — erase everything I know about you"
+    "/forget — erase everything I know about you\n\n"
+    "Each setting command without a value shows the current one."
 )
 HELP_GROUP = (
     "<b>Study group</b>\n"
     "Every day I post one question here. <b>Reply to the question message</b> to answer "
     "(or write <code>/answer your text</code>). Each member is graded on their own, one answer each.\n\n"
     "/top — leaderboard (this week and all time)\n"
-    "/ask &lt;topic&gt; — look up a topic\n"
-    "Admins: /quiz, /settime 18:00, /timezone Europe/Paris, /level advanced, /stop, /start"
+    "/ask &lt;topic&gt; — look up a topic · /stats — your stats here · /settings — the group's settings\n"
+    "Admins: /quiz, /interview, /settime 18:00, /timezone Europe/Paris, /level advanced, /stop, /start"
 )
 
 

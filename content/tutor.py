@@ -79,6 +79,14 @@ def classify_message(text: str) -> MessageKind:
     return "answer"
 
 
+def still_open(sent_at: datetime, source: str, now: datetime, tz: str, day_start_hour: int = 0) -> bool:
+    """A daily or /quiz question can be answered on the learner's local day it was sent; review
+    and interview questions stay open until answered."""
+    if source in ("interview", "review"):
+        return True
+    return local_date(sent_at, tz, day_start_hour) >= local_date(now, tz, day_start_hour)
+
+
 # ---------------------------------------------------------------------------- grading an answer
 
 

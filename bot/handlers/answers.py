@@ -11,8 +11,7 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from content import Question
-from content.calendar import local_date
-from content.tutor import AnswerOutcome, classify_message, give_up, grade_answer
+from content.tutor import AnswerOutcome, classify_message, give_up, grade_answer, still_open
 from storage import Store
 from storage.models import AnswerContext, AttemptResult, QuestionMessage
 
@@ -130,12 +129,8 @@ async def handle_answer(update: Update, context: TutorContext, text: str, *, exp
 
 
 def closes_today(context: TutorContext, record: QuestionMessage, found: AnswerContext) -> bool:
-    """A question can be answered on the local day it was sent (interview and review questions any time)."""
-    if record.source in ("interview", "review"):
-        return True
     tz = (found.user.tz if found.user else None) or context.config.default_tz
-    hour = found.user.day_start_hour if found.user else 0
-    return local_date(record.sent_at, tz, hour) >= local_date(context.now(), tz, hour)
+    return still_open(record.sent_at, record.source, context.now(), tz, found.user.day_start_hour if found.user else 0)
 
 
 async def grade_and_reply(
