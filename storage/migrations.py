@@ -284,6 +284,8 @@ _INBOX_SCHEMA = [
         done_at     TEXT,
         CHECK ((done_at IS NULL) = (payload IS NOT NULL))
     )""",
+    # Pending rows are few, done rows many until pruned: each has its own partial index.
+    "CREATE INDEX inbox_pending ON inbox(update_id) WHERE done_at IS NULL",
     "CREATE INDEX inbox_done ON inbox(done_at) WHERE done_at IS NOT NULL",
     # The ids seen so far become done rows: dedupe carries on across the upgrade.
     """INSERT INTO inbox (update_id, payload, received_at, done_at)
