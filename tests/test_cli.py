@@ -1,7 +1,10 @@
-"""The `tutor-bot` command line, run as a real process the way an author or CI would run it."""
+"""The `tutor-bot` command line: `run` as a real process, the way an owner or CI runs it; the
+other commands in-process through `main()` (the same parsing, output and exit codes, without
+a new interpreter and bank load for each test)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -10,10 +13,37 @@ from pathlib import Path
 
 import pytest
 
+from bot import cli
+from content import load_bank
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def tutor(*args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+@functools.cache
+def _cached_bank(questions: Path, topics: Path):
+    return load_bank(questions, topics)
+
+
+@pytest.fixture
+def tutor(monkeypatch, capsys):
+    """`tutor-bot ARGS` in-process: a CompletedProcess with the exit code, stdout and stderr."""
+    monkeypatch.setattr(cli, "load_bank", _cached_bank)
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "TUTOR_")):
+            monkeypatch.delenv(name)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
+
+
+def tutor_process(*args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TUTOR_"))}
     full_env.update(env or {})
     return subprocess.run(
@@ -22,7 +52,7 @@ def tutor(*args: str, env: dict | None = None, input: str | None = None) -> subp
     )
 
 
-def test_content_list_json_has_every_field():
+def test_content_list_json_has_every_field(tutor):
     out = tutor("content", "list", "--json")
     assert out.returncode == 0, out.stderr
     entries = json.loads(out.stdout)
@@ -30,13 +60,13 @@ def test_content_list_json_has_every_field():
     assert {"id", "level", "topics", "question", "answer", "key_terms", "hint"} <= set(entries[0])
 
 
-def test_content_check_passes_on_the_shipped_bank():
+def test_content_check_passes_on_the_shipped_bank(tutor):
     out = tutor("content", "check")
     assert out.returncode == 0, out.stdout
     assert "OK" in out.stdout
 
 
-def test_content_check_fails_with_located_problems(tmp_path):
+def test_content_check_fails_with_located_problems(tmp_path, tutor):
     (tmp_path / "q").mkdir()
     (tmp_path / "q" / "bad.toml").write_text('[[question]]\nid = "x"\nlevel = "guru"\n', encoding="utf-8")
     out = tutor("--questions", str(tmp_path / "q"), "content", "check", "--json")
@@ -46,7 +76,7 @@ def test_content_check_fails_with_located_problems(tmp_path):
     assert any(p["file"] == "bad.toml" and p["entry"] == "x" for p in report["problems"])
 
 
-def test_grade_json():
+def test_grade_json(tutor):
     out = tutor("grade", "dropout-role", "Dropout randomly drops neurons in training to reduce overfitting", "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
@@ -54,14 +84,14 @@ def test_grade_json():
     assert result["question_id"] == "dropout-role"
 
 
-def test_grade_unknown_id_is_a_clear_error():
+def test_grade_unknown_id_is_a_clear_error(tutor):
     out = tutor("grade", "no-such-question", "text")
     assert out.returncode == 2
     assert "unknown question id 'no-such-question'" in out.stderr
     assert "Traceback" not in out.stderr
 
 
-def test_grade_batch_keeps_order(tmp_path):
+def test_grade_batch_keeps_order(tmp_path, tutor):
     lines = [{"question_id": "dropout-role", "reply": "x"}, {"question_id": "pooling-role", "reply": "max pooling"}]
     path = tmp_path / "batch.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
@@ -71,7 +101,7 @@ def test_grade_batch_keeps_order(tmp_path):
     assert [r["question_id"] for r in results] == ["dropout-role", "pooling-role"]
 
 
-def test_ask_json():
+def test_ask_json(tutor):
     out = tutor("ask", "dropout", "--json")
     assert out.returncode == 0
     hits = json.loads(out.stdout)
@@ -80,7 +110,7 @@ def test_ask_json():
 
 
 def test_run_without_token_is_one_line_and_exit_2():
-    out = tutor("run")
+    out = tutor_process("run")
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
     assert "TELEGRAM_BOT_TOKEN" in out.stderr and "Traceback" not in out.stderr
@@ -90,7 +120,7 @@ def test_run_with_corrupt_database_names_the_path(tmp_path):
     db = tmp_path / "tutor.db"
     db.write_bytes(b"this is not a database" * 100)
     before = db.read_bytes()
-    out = tutor("run", env={"TELEGRAM_BOT_TOKEN": "1:x", "TUTOR_DB": str(db)})
+    out = tutor_process("run", env={"TELEGRAM_BOT_TOKEN": "1:x", "TUTOR_DB": str(db)})
     assert out.returncode == 1
     assert str(db) in out.stderr and "Traceback" not in out.stderr
     assert db.read_bytes() == before
