@@ -223,6 +223,8 @@ def prepare_variants(text: str) -> list[Variant]:
     canonical = canonical_text_words(words)
     if canonical is not words:
         out.append(Variant(text, _tokens(canonical, acronyms), ordered))
+    if words and words[0] == "no":  # an idea that means "no X" is also said "without X"
+        out.append(Variant(text, _tokens(["without", *canonical[1:]], acronyms), ordered))
     return out
 
 

@@ -29,7 +29,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .bank import AliasToken, KeyTerm, Question, Variant
-from .text import MAX_CACHED_WORD, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
+from .text import MAX_CACHED_WORD, NEGATOR_REACH, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
 from .vocabulary import phrasebook
 
 Verdict = Literal["correct", "partial", "incorrect"]
@@ -37,6 +37,9 @@ Verdict = Literal["correct", "partial", "incorrect"]
 # The thresholds, named once (exported by `content`):
 MISSABLE_CORE_FROM = 4  # with this many core ideas or more, one of them may be missing for "correct"
 PARTIAL_DETAILS = 1  # details that make a reply without any core idea "partial" (a clear part of the answer)
+# A reply that gets as many ideas wrong as it gets core ideas right (minus this margin) is
+# "incorrect": fluent but wrong, with the right vocabulary.
+WRONG_MARGIN = 0
 CORE_SHARE = 0.8  # share of the score carried by the core ideas; details carry the rest
 MAX_GAP = 2  # other content words allowed between two words of a multi-word alias
 MISCONCEPTION_GAP = 1  # the same for a misconception: an opposite claim must be stated tightly
@@ -356,7 +359,8 @@ class _Reply:
             if clauses[j] != clause:
                 break
             if words[j] in NEGATORS:
-                if words[j + 1] != "only":  # "not only X but also Y" affirms X
+                # "not only X but also Y" affirms X; "without" reaches its object only
+                if words[j + 1] != "only" and seen < NEGATOR_REACH.get(words[j], NEGATION_WINDOW):
                     return True
             elif words[j] not in STOPWORDS:
                 seen += 1
@@ -601,6 +605,8 @@ def grade_reply(question: Question, reply: str) -> Grade:
         score += (1 - CORE_SHARE) * got_details / index.detail_weight
     score = min(1.0, score)
     enough_core = len(core_found) >= index.core_needed and not contradicted
+    # What the reply gets wrong: contradicted core ideas, and misconceptions of details.
+    errors = set(contradicted) | {term for term, _ in stated}
     # Only a reply that would be correct can be capped, so only then is it checked (it costs
     # ~90 µs on a 4,096-character reply).
     keyword_list = enough_core and is_keyword_list(reply)
@@ -610,10 +616,10 @@ def grade_reply(question: Question, reply: str) -> Grade:
         reason = "covers the core ideas"
     elif keyword_list:
         verdict, reason = "partial", "a list of keywords: explain how they fit together"
-    elif core_found:
+    elif core_found and len(errors) < len(core_found) + WRONG_MARGIN:
         verdict = "partial"
         reason = "contradicts a core idea" if contradicted else "covers some of the core ideas"
-    elif len(details_found) >= PARTIAL_DETAILS:
+    elif not core_found and not errors and len(details_found) >= PARTIAL_DETAILS:
         verdict, reason = "partial", "covers part of the answer but none of its core ideas"
     else:
         verdict = "incorrect"

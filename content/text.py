@@ -36,11 +36,15 @@ CLAUSE_WORDS = frozenset(
 )
 
 NEGATORS = frozenset(
-    {"not", "no", "never", "neither", "nor", "cannot", "nothing", "none"}
+    {"not", "no", "never", "neither", "nor", "cannot", "nothing", "none", "without"}
     # contractions typed without the apostrophe, as people do on phones
     | {"dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "couldnt", "wont",
        "wouldnt", "shouldnt", "hasnt", "havent", "hadnt", "aint"}
 )
+
+# How far (in content words) a negator reaches when it is not the default NEGATION_WINDOW of the
+# grader: "without" governs its object only ("without them, stacking layers is linear").
+NEGATOR_REACH = {"without": 1}
 
 # A word: letters/digits (any script). Clause punctuation is kept as a separate token so the
 # grader can stop a negation at a clause boundary ("no dropout; batch norm ..." ).
