@@ -32,11 +32,11 @@ from storage import AsyncStore
 
 from . import keyboards, texts
 from .config import Config
-from .context import SERVICES, Clock, Services, TutorApp, TutorContext, services_of, system_clock
+from .context import SERVICES, Clock, Services, TutorApp, TutorContext, cancel_background, services_of, system_clock
 from .errors import on_error
-from .handlers import answers, common, interview, lookup, onboarding, progress, quiz, review, settings
+from .handlers import answers, common, interview, lookup, onboarding, owner, progress, quiz, review, settings
 from .inbox import Inbox
-from .jobs import daily_push, reminders
+from .jobs import announce, daily_push, reminders
 from .limits import TelegramLimits
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ async def post_init(application: TutorApp) -> None:
         raise RuntimeError("the job queue is required (python-telegram-bot[job-queue])")
     jobs.run_repeating(daily_push.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push",
                        job_kwargs={"max_instances": 3})
+    await announce.resume_announcements(application)
     jobs.run_repeating(reminders.tick, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
                        job_kwargs={"max_instances": 1})
 
@@ -123,6 +124,8 @@ def add_handlers(app: TutorApp) -> None:
         "reminders": settings.reminders,
         "review": review.review,
         "interview": interview.interview,
+        "admin": owner.admin,
+        "announce": owner.announce,
     }
     app.add_handlers([
         MessageHandler(new_message & private & filters.TEXT & ~filters.COMMAND, answers.private_text),
@@ -135,6 +138,7 @@ def add_handlers(app: TutorApp) -> None:
         CallbackQueryHandler(quiz.question_button, pattern=keyboards.QUESTION_BUTTONS),
         CallbackQueryHandler(answers.confirm_button, pattern=keyboards.CONFIRM_BUTTONS),
         CallbackQueryHandler(interview.stop_button, pattern=keyboards.pattern(keyboards.INTERVIEW_STOP)),
+        CallbackQueryHandler(owner.announce_button, pattern=keyboards.pattern(keyboards.ANNOUNCE)),
         CallbackQueryHandler(onboarding.forget_button, pattern=keyboards.FORGET_BUTTONS),
         CallbackQueryHandler(lookup.ask_button, pattern=keyboards.pattern(keyboards.ASK)),
         CallbackQueryHandler(answers.model_answer_button, pattern=keyboards.pattern(keyboards.MODEL_ANSWER)),
@@ -177,6 +181,7 @@ async def stop_app(application: TutorApp) -> None:
     inbox: Inbox | None = application.bot_data.pop(INBOX, None)
     if inbox is not None:
         await inbox.stop()
+    await cancel_background(application)
     if application.running:
         await application.stop()
     await post_shutdown(application)

@@ -28,6 +28,7 @@ class Config:
     log_level: str = "INFO"
     max_messages_per_second: float = 30.0
     paid_broadcast: bool = False
+    owner_ids: frozenset[int] = frozenset()  # TUTOR_OWNER_IDS: who may use /admin and /announce
 
     def __repr__(self) -> str:  # never print the token, even in a debugger or a crash dump
         return f"Config(db_path={self.db_path!r}, base_url={self.base_url!r}, tick_seconds={self.tick_seconds})"
@@ -77,4 +78,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         log_level=level,
         max_messages_per_second=_float(env, "TUTOR_MAX_MESSAGES_PER_SECOND", 30.0, 0.0),
         paid_broadcast=(env.get("TUTOR_PAID_BROADCAST") or "").strip().lower() in _TRUE,
+        owner_ids=_ids(env, "TUTOR_OWNER_IDS"),
     )
+
+
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    """Comma- or space-separated Telegram user ids."""
+    raw = (env.get(name) or "").replace(",", " ").split()
+    if not all(item.lstrip("-").isascii() and item.lstrip("-").isdigit() for item in raw):
+        raise ConfigError(f"{name} must be Telegram user ids separated by commas, e.g. 12345,67890")
+    return frozenset(int(item) for item in raw)

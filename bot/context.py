@@ -8,8 +8,9 @@ call from a handler into storage or the grader. The clock and the random generat
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,26 @@ class TutorContext(CallbackContext[TutorBot, dict[Any, Any], dict[Any, Any], dic
 
 
 TutorApp = Application[TutorBot, TutorContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], JobQueue[TutorContext]]
+
+
+BACKGROUND = "background"
+
+
+def run_in_background(application: TutorApp, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+    """Long work that outlives its handler (an announcement going out). Not PTB's `create_task`:
+    PTB's `stop()` waits for those, and shutdown must not wait for 10,000 sends; `stop_app`
+    cancels these, and what they had not done is still recorded as pending."""
+    tasks: set[asyncio.Task[None]] = application.bot_data.setdefault(BACKGROUND, set())
+    task = asyncio.create_task(coroutine, name=name)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def cancel_background(application: TutorApp) -> None:
+    tasks: set[asyncio.Task[None]] = application.bot_data.get(BACKGROUND, set())
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def services_of(application: TutorApp) -> Services:

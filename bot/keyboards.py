@@ -23,7 +23,8 @@ FORGET_BUTTONS = r"^f:(yes|no)$"
 ASK = "ask:"  # + question id: another /ask match
 GRADE_IT, NOT_ANSWER = "c:grade", "c:not"  # "Is this your answer?" under a borderline message
 CONFIRM_BUTTONS = r"^c:(grade|not)$"
-INTERVIEW_STOP = "i:stop"  # ⏹ under a private interview question
+INTERVIEW_STOP = "i:stop"
+ANNOUNCE = "o:"  # + "send:<id>" or "cancel:<id>" under an /announce preview (owners only)  # ⏹ under a private interview question
 
 MAX_DATA = 64  # bytes, Telegram's limit
 
@@ -95,6 +96,11 @@ def confirm_answer() -> InlineKeyboardMarkup:
 def not_an_answer() -> InlineKeyboardMarkup:
     """Under "that didn't look like an answer": what the learner can do instead."""
     return InlineKeyboardMarkup([[button(texts.BUTTON_HINT, HINT), button(texts.BUTTON_SKIP, SKIP)]])
+
+
+def announce_confirm(announcement_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(texts.BUTTON_SEND, f"{ANNOUNCE}send:{announcement_id}"),
+                                  button(texts.BUTTON_CANCEL, f"{ANNOUNCE}cancel:{announcement_id}")]])
 
 
 def is_button_of(markup: InlineKeyboardMarkup | None, data: str | None) -> bool:

@@ -57,9 +57,9 @@ def not_taken(exc: BaseException) -> bool:
         return False
     if isinstance(exc.__cause__, NOT_SENT_CAUSES):
         return True  # never connected, or never got a connection
-    if isinstance(exc, TimedOut) or exc.__cause__ is not None:
-        return False  # written, then no answer in time, or the connection dropped: maybe delivered
-    return True  # Telegram answered with a 5xx status (PTB raises NetworkError without a cause)
+    # A timeout after writing, or a connection dropped before the answer: maybe delivered. Without
+    # a cause, Telegram answered with a 5xx status: it took nothing.
+    return not isinstance(exc, TimedOut) and exc.__cause__ is None
 
 
 async def with_retries(bot: ExtBot[Any], method: str, chat_id: int | str, params: dict[str, Any]) -> Any:

@@ -527,3 +527,43 @@ def interview_summary(summary: InterviewSummary, topic_titles: dict[str, str]) -
     return "\n".join(out)
 
 NOT_SAVED = "I couldn't save that just now — please send it again in a minute. 🙏"
+
+
+# ---------------------------------------------------------------- owner tools
+
+BUTTON_SEND = "📣 Send to everyone"
+ANNOUNCE_USAGE = "Write the announcement after the command: <code>/announce New questions on diffusion models!</code>"
+ANNOUNCE_CANCELLED = "Announcement cancelled — nothing was sent."
+
+
+def announcement(text: str) -> str:
+    return f"📣 {esc(text)}"
+
+
+def announce_preview(text: str) -> str:
+    return f"<b>Preview</b> — this goes to every subscribed chat:\n\n{announcement(text)}"
+
+
+def announce_progress(progress: Any, done: bool = False) -> str:
+    head = "✅ Announcement sent" if done else "📣 Sending the announcement…"
+    return f"{head}\n{progress.sent} sent · {progress.failed} failed · {progress.pending} to go (of {progress.total})"
+
+
+def admin_overview(o: Any, uptime: float) -> str:
+    def mib(n: int) -> str:
+        return f"{n / 2**20:.1f} MiB"
+
+    per_day = " · ".join(f"{d[5:]}: {n}" for d, n in o.answers_per_day) or "none"
+    hours, minutes = divmod(int(uptime) // 60, 60)
+    from importlib.metadata import version
+
+    return "\n".join([
+        "🛠 <b>Admin</b>",
+        f"Users: {o.users} · subscribed chats: {o.chats}",
+        f"Active today: {o.active_today} · this week: {o.active_week}",
+        f"Answers per day: {per_day}",
+        f"Pushes today: {o.pushes_sent_today} sent · {o.pushes_failed_today} failed · {o.pushes_pending} pending",
+        f"Open disputes: {o.open_disputes} · inbox pending: {o.inbox_pending}",
+        f"Database: {mib(o.db_bytes)} · WAL: {mib(o.wal_bytes)}",
+        f"Uptime: {hours} h {minutes} min · version {esc(version('dl-tutor-bot'))}",
+    ])
