@@ -301,11 +301,67 @@ def step_4_inbox(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+ANNOUNCE_STATES = ("pending", "sent", "blocked", "failed", "unknown")
+_ANNOUNCEMENT_SCHEMA = (
+    """CREATE TABLE announcements (
+        id                  INTEGER PRIMARY KEY,
+        text                TEXT NOT NULL,
+        created_by          INTEGER NOT NULL,
+        created_at          TEXT NOT NULL,
+        confirmed_at        TEXT,
+        finished_at         TEXT,
+        progress_chat_id    INTEGER,
+        progress_message_id INTEGER
+    )""",
+    f"""CREATE TABLE announcement_sends (
+        announcement_id INTEGER NOT NULL REFERENCES announcements(id) ON DELETE CASCADE,
+        chat_id         INTEGER NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending' CHECK (state IN {_in(ANNOUNCE_STATES)}),
+        message_id      INTEGER,
+        at              TEXT,
+        PRIMARY KEY (announcement_id, chat_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX announcement_sends_pending ON announcement_sends(announcement_id) WHERE state = 'pending'",
+)
+
+
+def step_5_announcements(db: sqlite_utils.Database) -> None:
+    """Version 5: owners' announcements and the fate of each recipient (storage/admin.py)."""
+    for sql in _ANNOUNCEMENT_SCHEMA:
+        db.execute(sql)
+
+
+_PROGRESS_SCHEMA = [
+    # The weekly digest (issue 20): on by default, on the learner's chosen weekday (0 = Monday
+    # .. 6 = Sunday, default Sunday). digest_week is the claim: the Monday (local date) of the
+    # last week a digest was claimed for, moved forward once per week by a compare-and-set
+    # (claim_digest), so two ticks or a restart never send a week's digest twice. Columns on
+    # users rather than a table: erasing or exporting a learner covers them as they are.
+    """ALTER TABLE users ADD COLUMN digest INTEGER NOT NULL DEFAULT 1
+        CHECK (digest IN (0, 1))""",
+    """ALTER TABLE users ADD COLUMN digest_weekday INTEGER NOT NULL DEFAULT 6
+        CHECK (digest_weekday BETWEEN 0 AND 6)""",
+    "ALTER TABLE users ADD COLUMN digest_week TEXT",
+    # /history (a learner's newest attempts) and the /stats calendar read this range.
+    "CREATE INDEX attempts_by_user ON attempts(user_id, answered_at)",
+]
+
+
+def step_6_progress(db: sqlite_utils.Database) -> None:
+    """Version 6: the weekly digest's per-user switch, weekday and claim, and the index that
+    /history and /stats read a learner's attempts by. Existing users get the digest on, on
+    Sundays, not yet sent."""
+    for sql in _PROGRESS_SCHEMA:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     step_1_base_schema,
     step_2_day_start_and_message_index,
     step_3_learning_engine,
     step_4_inbox,
+    step_5_announcements,
+    step_6_progress,
 ]
 
 

@@ -24,6 +24,7 @@ import sqlite_utils
 
 from ._base import writes
 from ._sql import db_path
+from .admin import AdminMixin
 from .answers import AnswersMixin
 from .chats import ChatsMixin
 from .db import BUSY_TIMEOUT_MS, open_db
@@ -32,14 +33,15 @@ from .errors import StorageError
 from .inbox import InboxMixin
 from .interviews import InterviewsMixin
 from .privacy import PrivacyMixin
+from .progress import ProgressMixin
 from .reminders import RemindersMixin
 from .users import UsersMixin
 
 __all__ = ["Store"]
 
 
-class Store(UsersMixin, ChatsMixin, AnswersMixin, RemindersMixin, InterviewsMixin,
-            DisputesMixin, PrivacyMixin, InboxMixin):
+class Store(ProgressMixin, UsersMixin, ChatsMixin, AnswersMixin, RemindersMixin, InterviewsMixin,
+            DisputesMixin, PrivacyMixin, InboxMixin, AdminMixin):
     """The bot's database over one connection; use it from one thread at a time."""
 
     def __init__(self, db: sqlite_utils.Database):
