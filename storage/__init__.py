@@ -7,9 +7,9 @@ streaks, scoring), never telegram or bot.
 
 from .aio import AsyncStore
 from .db import open_db
-from .errors import NotFound, SchemaTooNew, StorageError
+from .errors import DatabaseBusy, DiskFull, NotFound, ReadOnlyDatabase, SchemaTooNew, StorageError
 from .models import AttemptResult
 from .store import Store
 
-__all__ = ["AsyncStore", "AttemptResult", "NotFound", "SchemaTooNew", "StorageError", "Store",
-           "open_db"]
+__all__ = ["AsyncStore", "AttemptResult", "DatabaseBusy", "DiskFull", "NotFound", "ReadOnlyDatabase",
+           "SchemaTooNew", "StorageError", "Store", "open_db"]

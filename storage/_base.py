@@ -12,7 +12,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 import sqlite_utils
 
 from ._sql import iso, write_transaction
-from .errors import NotFound, StorageError
+from .errors import NotFound, error_for
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def reads(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P],
             with self._snapshot():
                 return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise StorageError(f"{method.__name__} failed: {exc}", self.path) from exc
+            raise error_for(exc)(f"{method.__name__} failed: {exc}", self.path) from exc
 
     setattr(wrapper, _ACCESS, "read")
     return wrapper
@@ -51,7 +51,7 @@ def writes(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P]
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise StorageError(f"{method.__name__} failed: {exc}", self.path) from exc
+            raise error_for(exc)(f"{method.__name__} failed: {exc}", self.path) from exc
 
     setattr(wrapper, _ACCESS, "write")
     return wrapper

@@ -16,10 +16,10 @@ from pathlib import Path
 import sqlite_utils
 
 from ._sql import day_text, db_path, iso, parse_iso, whole_second, write_transaction
-from .errors import NotFound, SchemaTooNew, StorageError
+from .errors import NotFound, ReadOnlyDatabase, SchemaTooNew, StorageError
 from .migrations import APPLICATION_ID, MIGRATIONS, migrate
 
-__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "NotFound", "SchemaTooNew", "StorageError",
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "NotFound", "ReadOnlyDatabase", "SchemaTooNew", "StorageError",
            "day_text", "db_path", "iso", "open_db", "parse_iso", "whole_second",
            "write_transaction"]
 
@@ -73,7 +73,7 @@ def open_db(path: str | Path, *, verify: bool = True) -> sqlite_utils.Database:
     except sqlite3.Error as exc:
         conn.close()
         if _primary_code(exc) in _CANNOT_WRITE:
-            raise StorageError(f"database is read-only ({exc}): {_READ_ONLY_HELP}", path) from exc
+            raise ReadOnlyDatabase(f"database is read-only ({exc}): {_READ_ONLY_HELP}", path) from exc
         raise StorageError(f"cannot open database: {exc}", path) from exc
 
 
@@ -88,10 +88,10 @@ def _check_writable(path: Path) -> None:
     first read if the -wal and -shm files cannot be created. (As root, permission bits do not
     apply, and os.access says so; a read-only mount applies to root as well.)"""
     if path.exists() and not os.access(path, os.W_OK):
-        raise StorageError(f"database file is read-only: {_READ_ONLY_HELP}", path)
+        raise ReadOnlyDatabase(f"database file is read-only: {_READ_ONLY_HELP}", path)
     directory = path.parent
     if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
-        raise StorageError(f"the database's directory is read-only: {_READ_ONLY_HELP}", path)
+        raise ReadOnlyDatabase(f"the database's directory is read-only: {_READ_ONLY_HELP}", path)
 
 
 def _check_header(path: Path) -> None:
@@ -121,7 +121,7 @@ def _check_contents(conn: sqlite3.Connection, path: Path, verify: bool) -> None:
     except sqlite3.DatabaseError as exc:
         code = _primary_code(exc)
         if code in _CANNOT_WRITE:  # issue 18: this was reported as "corrupt"
-            raise StorageError(f"database is read-only ({exc}): {_READ_ONLY_HELP}", path) from exc
+            raise ReadOnlyDatabase(f"database is read-only ({exc}): {_READ_ONLY_HELP}", path) from exc
         if code is not None and code not in _CORRUPT:
             raise StorageError(f"cannot read database file ({exc})", path) from exc
         raise StorageError(f"database file is corrupt or not a SQLite database ({exc}); "

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import SchemaTooNew, StorageError, open_db
+from storage.errors import ReadOnlyDatabase
 from storage.migrations import MIGRATIONS
 from storage.store import Store
 
@@ -190,7 +191,7 @@ def test_existing_database_in_read_only_directory_raises_storage_error(tmp_path)
 def test_a_database_this_process_cannot_write_is_called_read_only(tmp_path, monkeypatch):
     path = make_db(tmp_path / "bot.db")
     monkeypatch.setattr("storage.db.os.access", lambda p, mode: Path(p) != path)
-    with pytest.raises(StorageError, match="database file is read-only") as info:
+    with pytest.raises(ReadOnlyDatabase, match="database file is read-only") as info:
         open_db(path)
     assert "corrupt" not in str(info.value) and str(path) in str(info.value)
 
@@ -198,7 +199,7 @@ def test_a_database_this_process_cannot_write_is_called_read_only(tmp_path, monk
 def test_a_database_in_a_directory_this_process_cannot_write_is_called_read_only(tmp_path, monkeypatch):
     path = make_db(tmp_path / "bot.db")
     monkeypatch.setattr("storage.db.os.access", lambda p, mode: Path(p) != tmp_path)
-    with pytest.raises(StorageError, match="directory is read-only"):
+    with pytest.raises(ReadOnlyDatabase, match="directory is read-only"):
         open_db(path)
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage.errors import StorageError
+from storage.errors import DatabaseBusy, DiskFull, StorageError
 from storage.store import Store
 
 from storage_helpers import T0, add_private_chat, add_user, answer, ask
@@ -62,7 +62,7 @@ def test_a_write_lock_held_longer_than_busy_timeout_fails_cleanly_naming_the_pat
     add_user(s, 1)
     s.db.execute("PRAGMA busy_timeout = 100")  # 5 s in the bot; the test need not wait that long
     lock = OtherProcessLock(path)
-    with pytest.raises(StorageError, match="locked") as info:
+    with pytest.raises(DatabaseBusy, match="locked") as info:
         s.set_user_level(1, "advanced")
     lock.release()
     assert str(path) in str(info.value)
@@ -148,3 +148,22 @@ def test_seen_update_is_true_once_then_false_for_a_redelivery(store):
     assert store.seen_update(1, T0) is True
     assert store.seen_update(1, T0 + timedelta(seconds=5)) is False
     assert store.seen_update(2, T0) is True
+
+
+def test_a_full_disk_is_reported_as_such_loses_nothing_stored_and_recovers_by_itself(store):
+    """Issue 18: a full disk lost answers behind a generic apology. SQLite reports a file that
+    cannot grow as SQLITE_FULL; PRAGMA max_page_count makes this file "full" for the test."""
+    add_user(store, 1)
+    add_private_chat(store, 1)
+    for message_id in range(1, 200):
+        ask(store, 1, message_id)
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(DiskFull, match="full") as info:
+        for message_id in range(1, 200):  # answers until a page is needed
+            answer(store, 1, 1, message_id, topic="x" * 500)
+    answered = store.user_stats(1).answered
+    assert isinstance(info.value, StorageError) and store.path in str(info.value)
+    store.db.execute(f"PRAGMA max_page_count = {pages * 100}")  # space is back
+    assert answer(store, 1, 1, 199) is not None
+    assert store.user_stats(1).answered == answered + 1
