@@ -199,7 +199,7 @@ def backup_database(
         except (sqlite3.Error, OSError) as exc:
             raise BadTarget(f"cannot write the backup in {target.parent}: {exc}") from None
         try:
-            _copy(src, dst, source, pages_per_step, progress)
+            _copy(src, dst, source, target.parent, pages_per_step, progress)
             problems = integrity_problems(dst)
             if problems:
                 raise CorruptDatabase(
@@ -222,8 +222,8 @@ def backup_database(
     return BackupResult(target, pages, target.stat().st_size, time.monotonic() - started, version)
 
 
-def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, pages_per_step: int,
-          progress: Progress | None) -> None:
+def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, dst_dir: Path,
+          pages_per_step: int, progress: Progress | None) -> None:
     def step(status: int, remaining: int, total: int) -> None:
         if progress is not None:
             progress(total - remaining, total)
@@ -234,13 +234,24 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, pages_
         src.execute("SELECT count(*) FROM sqlite_master").fetchone()
         src.backup(dst, pages=pages_per_step, progress=step)
     except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise DatabaseProblem(f"the database at {source} stayed locked: {exc}; try again") from None
-        raise CorruptDatabase(f"the database at {source} is corrupt ({exc}); no backup written; "
-                              "restore the newest good backup") from None
+        raise backup_step_problem(exc, source, dst_dir) from None
     finally:
         if src.in_transaction:
             src.execute("COMMIT")
+
+
+def backup_step_problem(exc: sqlite3.DatabaseError, source: Path, dst_dir: Path) -> DatabaseProblem:
+    """The owner's problem behind a failed backup step, by SQLite's error code: a full target
+    disk is not a corrupt database, and a database still locked is neither."""
+    code = getattr(exc, "sqlite_errorname", "")
+    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or not isinstance(exc, sqlite3.OperationalError):
+        return CorruptDatabase(f"the database at {source} is corrupt ({exc}); no backup written; "
+                               "restore the newest good backup")
+    if code == "SQLITE_FULL":
+        return BadTarget(f"no space left in {dst_dir} for the backup ({exc})")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseProblem(f"the database at {source} stayed locked ({exc}); try again")
+    return DatabaseProblem(f"the backup of {source} failed: {exc}")
 
 
 def _fsync(path: Path) -> None:

@@ -14,8 +14,10 @@ from bot.cli import main
 from storage.backup import (
     BadTarget,
     CorruptDatabase,
+    DatabaseProblem,
     MissingDatabase,
     backup_database,
+    backup_step_problem,
     code_schema_version,
 )
 
@@ -200,6 +202,26 @@ def test_a_file_that_is_not_sqlite_is_corrupt(tmp_path):
     live.write_bytes(b"not a database" * 100)
     with pytest.raises(CorruptDatabase, match="not a SQLite database"):
         backup_database(live, tmp_path / "b.db")
+
+
+@pytest.mark.parametrize(
+    ("error", "name", "kind", "code"),
+    [
+        (sqlite3.DatabaseError, "SQLITE_CORRUPT", CorruptDatabase, 1),
+        (sqlite3.DatabaseError, "SQLITE_NOTADB", CorruptDatabase, 1),
+        (sqlite3.OperationalError, "SQLITE_FULL", BadTarget, 2),
+        (sqlite3.OperationalError, "SQLITE_BUSY", DatabaseProblem, 1),
+        (sqlite3.OperationalError, "SQLITE_IOERR_READ", DatabaseProblem, 1),
+    ],
+)
+def test_a_failed_backup_step_is_named_by_its_cause(error, name, kind, code):
+    """A full disk under the target is not a corrupt database (SQLite raises both from the
+    same backup step)."""
+    exc = error("boom")
+    exc.sqlite_errorname = name
+    problem = backup_step_problem(exc, Path("/data/tutor.db"), Path("/backups"))
+    assert type(problem) is kind and problem.exit_code == code
+    assert ("/backups" if kind is BadTarget else "/data/tutor.db") in str(problem)
 
 
 # ---- through the command line (in-process: the parsing, messages and exit codes)
