@@ -88,7 +88,11 @@ async def chat_row(update: Update, context: TutorContext) -> Chat | None:
     if chat is None:
         return None
     row = await context.store.read(Store.get_chat, chat.id)
-    if row is None and is_group(update):
+    user = update.effective_user
+    # A group registers on first use; so does the private chat of someone the bot already knows
+    # (a member who only ever answered in a group has a streak: no "send /start first" for them).
+    known = is_group(update) or (user is not None and await context.store.read(Store.get_user, user.id) is not None)
+    if row is None and known:
         config = context.config
         row = await context.store.write(Store.ensure_chat, chat.id, chat.type, chat.title or "", context.now(),
                                         config.default_tz, config.default_time)
