@@ -9,11 +9,14 @@ counted as ``other``): a label fed from user input would grow without bound.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIServer
@@ -172,11 +175,52 @@ def count_rate_limited() -> None:
 
 
 def set_inbox_depth(depth: int) -> None:
+    """Updates received and not yet handled, whenever that changes."""
     default_metrics().set_inbox_depth(depth)
 
 
 def watch_inbox_depth(depth: Callable[[], int]) -> None:
     default_metrics().watch_inbox_depth(depth)
+
+
+def update_kind(update: object) -> str:
+    """The label ``count_update`` wants for a PTB ``Update``: the name of its one payload field."""
+    for kind in UPDATE_KINDS[:-1]:
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "other"
+
+
+def send_outcome(error: BaseException | None) -> str:
+    """The label ``observe_send`` wants for how a send ended (None: it went out)."""
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+    if error is None:
+        return "ok"
+    if isinstance(error, RetryAfter):
+        return "retry_after"
+    if isinstance(error, Forbidden):
+        return "forbidden"
+    if isinstance(error, BadRequest):  # before NetworkError: PTB's BadRequest is one
+        return "bad_request"
+    if isinstance(error, NetworkError):  # TimedOut too
+        return "network_error"
+    return "error"
+
+
+@contextmanager
+def observed_send() -> Iterator[None]:
+    """Count and time the send inside: ``with observed_send(): await bot.send_message(...)``.
+    A cancelled send (shutdown) is not counted: it did not end, it was abandoned."""
+    started = time.perf_counter()
+    try:
+        yield
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        observe_send(send_outcome(exc), time.perf_counter() - started)
+        raise
+    observe_send("ok", time.perf_counter() - started)
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,44 @@ def test_a_port_in_use_is_one_clear_error():
         port = taken.getsockname()[1]
         with pytest.raises(OSError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
             start_metrics_server(port, registry=CollectorRegistry())
+
+
+def test_update_kinds_and_send_outcomes_map_ptb_objects_to_labels():
+    from telegram import Update
+    from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TimedOut
+
+    from bot.observability import send_outcome, update_kind
+
+    message = Update.de_json({"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
+                                                         "text": "hi"}}, None)
+    assert update_kind(message) == "message"
+    assert update_kind(Update(2)) == "other"
+    assert send_outcome(None) == "ok"
+    assert send_outcome(RetryAfter(3)) == "retry_after"
+    assert send_outcome(Forbidden("bot was blocked by the user")) == "forbidden"
+    assert send_outcome(BadRequest("chat not found")) == "bad_request"
+    assert send_outcome(TimedOut()) == "network_error"
+    assert send_outcome(ChatMigrated(5)) == "error"
+
+
+async def test_observed_send_counts_and_times_each_outcome():
+    import asyncio
+
+    from telegram.error import Forbidden
+
+    from bot.observability import default_metrics, observed_send
+
+    def count(outcome: str) -> float:
+        return sample(generate_latest().decode(), f'tutor_bot_sends_total{{outcome="{outcome}"}}')
+
+    default_metrics()
+    ok, forbidden, sent_before = count("ok"), count("forbidden"), sample(generate_latest().decode(),
+                                                                         "tutor_bot_send_seconds_count")
+    with observed_send():
+        await asyncio.sleep(0)
+    with pytest.raises(Forbidden), observed_send():
+        raise Forbidden("bot was blocked by the user")
+    with pytest.raises(asyncio.CancelledError), observed_send():
+        raise asyncio.CancelledError
+    assert count("ok") == ok + 1 and count("forbidden") == forbidden + 1
+    assert sample(generate_latest().decode(), "tutor_bot_send_seconds_count") == sent_before + 2
