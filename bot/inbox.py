@@ -68,6 +68,9 @@ class Inbox:
         self.limit = limit
         self.offset = 0
         self.in_flight: set[int] = set()
+        # Ids finished while the dispatcher's read of the pending rows was under way: that read
+        # may predate their done mark, and must not hand them out a second time.
+        self._finished_during_read: set[int] = set()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -160,6 +163,7 @@ class Inbox:
         while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
+            self._finished_during_read.clear()
             try:
                 pending = await self.store.read(Store.inbox_pending, BATCH + len(self.in_flight))
             except StorageError as exc:
@@ -167,7 +171,8 @@ class Inbox:
                 await asyncio.sleep(1.0)
                 self._wake.set()
                 continue
-            new = [item for item in pending if item.update_id not in self.in_flight]
+            new = [item for item in pending
+                   if item.update_id not in self.in_flight and item.update_id not in self._finished_during_read]
             backlog = len(pending)
             if backlog >= self.limit:
                 self._room.clear()
@@ -191,6 +196,7 @@ class Inbox:
             await self._mark_done(update_id)
         finally:
             self.in_flight.discard(update_id)
+            self._finished_during_read.add(update_id)
             self._wake.set()
             if not self.in_flight:
                 self._idle.set()

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.schedule import parse_tz
+from content.calendar import parse_tz
 from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

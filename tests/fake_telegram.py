@@ -7,6 +7,18 @@ Forbidden, 400 chat migrated, 5xx, slow answers and dropped connections.
 
 Tests script users with `message()`, `reply()`, `press()` and `bot_added()`, then wait for
 what the bot sends with `wait_for()` — polling a condition, never a bare sleep.
+
+Three switches make it behave like Telegram under pressure (docs/RELIABILITY.md uses them):
+
+* `strict=True` — Telegram's flood limits, counted when a request arrives: at most 30
+  message-sending calls (`MESSAGE_METHODS`) in any 1-second window, and at most 20 a minute into
+  one group (negative chat id). A call beyond them is answered 429 with `retry_after` (the whole
+  seconds until the window has room) and counted in `too_many`; it does not take effect.
+* `start_outage(kind)` / `end_outage()` / `outage(seconds, kind)` — Telegram unreachable:
+  "refused" closes the listening socket and every idle connection, so new requests get
+  *connection refused* (proof that nothing was taken); "502" answers every call 502 Bad Gateway.
+* `slow=seconds` — every message-sending call takes effect at once (the learner sees it) but is
+  answered only after `slow` seconds: longer than PTB's 5 s read timeout, the bot cannot know.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -23,6 +36,14 @@ from aiohttp import web
 
 BOT_ID = 777000111
 BOT_USERNAME = "dl_tutor_test_bot"
+
+# The calls Telegram's flood limits count: each creates or changes a message in a chat.
+MESSAGE_METHODS = frozenset({
+    "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage",
+    "editMessageText", "editMessageReplyMarkup", "editMessageCaption",
+})
+OVERALL_LIMIT, OVERALL_WINDOW = 30, 1.0  # messages per bot in any second
+GROUP_LIMIT, GROUP_WINDOW = 20, 60.0  # messages into one group in any minute
 
 
 @dataclass
@@ -83,18 +104,28 @@ class FakeTelegram:
     faults: list[Fault] = field(default_factory=list)
     admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
     fault_policy: Callable[[str, dict], dict | None] | None = None
+    strict: bool = False  # enforce Telegram's flood limits (module docstring)
+    slow: float = 0.0  # seconds before answering a message-sending call (it takes effect at once)
 
     def __post_init__(self):
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._stopping = False
         self.confirmed_offset = 0
         self.user_messages: dict[tuple[int, int], dict] = {}
         self.handed_out: dict[int, float] = {}  # update id -> when getUpdates returned it
         self.delivered_at: dict[int, float] = {}
         self.in_flight: Counter = Counter()  # method -> requests being handled right now
         self.body_types: Counter = Counter()  # (method, Content-Type of the request body) -> calls
+        self.too_many = 0  # 429s the strict limits answered
+        self.accepted_at: list[float] = []  # monotonic arrival of every message call that took effect
+        self._recent: deque[float] = deque()  # strict: arrivals in the last second
+        self._group_recent: dict[int, deque[float]] = {}  # strict: arrivals per group in the last minute
+        self.outage_kind: str | None = None
+        self.outage_calls = 0  # calls answered 502 during an outage
+        self._site: web.TCPSite | None = None
 
     # ---------------------------------------------------------------- server lifecycle
     async def start(self) -> "FakeTelegram":
@@ -103,14 +134,67 @@ class FakeTelegram:
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        self._site = site
         return self
 
     async def stop(self) -> None:
+        self._stopping = True  # a long poll in progress returns at once: no wait at teardown
+        self._new_update.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # ---------------------------------------------------------------- outages
+    async def start_outage(self, kind: str = "refused") -> None:
+        """Telegram unreachable until `end_outage()`. "refused": stop listening and close every
+        idle connection (a request being handled still gets its answer); "502": answer every
+        call 502 Bad Gateway."""
+        if kind not in ("refused", "502"):
+            raise ValueError(f"unknown outage kind {kind!r}")
+        self.outage_kind = kind
+        if kind == "refused" and self._site is not None:
+            await self._site.stop()
+            self._site = None
+            if self._runner is not None and self._runner.server is not None:
+                self._runner.server.pre_shutdown()  # idle keep-alive connections: closed now
+
+    async def end_outage(self) -> None:
+        if self.outage_kind == "refused" and self._runner is not None:
+            site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+            await site.start()
+            self._site = site
+        self.outage_kind = None
+
+    async def outage(self, seconds: float, kind: str = "refused") -> None:
+        """An outage of `seconds` (run it as a task to keep the test going meanwhile)."""
+        await self.start_outage(kind)
+        try:
+            await asyncio.sleep(seconds)  # the length of the fault, not a wait for the bot
+        finally:
+            await self.end_outage()
+
+    # ---------------------------------------------------------------- strict limits
+    def _flood_wait(self, chat_id: int | None, now: float) -> float:
+        """Seconds until this message fits Telegram's limits (0: it fits, and is counted)."""
+        recent = self._recent
+        while recent and recent[0] <= now - OVERALL_WINDOW:
+            recent.popleft()
+        wait = recent[0] + OVERALL_WINDOW - now if len(recent) >= OVERALL_LIMIT else 0.0
+        group = None
+        if chat_id is not None and chat_id < 0:
+            group = self._group_recent.setdefault(chat_id, deque())
+            while group and group[0] <= now - GROUP_WINDOW:
+                group.popleft()
+            if len(group) >= GROUP_LIMIT:
+                wait = max(wait, group[0] + GROUP_WINDOW - now)
+        if wait > 0:
+            return wait
+        recent.append(now)
+        if group is not None:
+            group.append(now)
+        return 0.0
 
     @property
     def base_url(self) -> str:
@@ -293,16 +377,20 @@ class FakeTelegram:
     async def _handle_counted(self, method: str, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        if self.outage_kind is not None:  # "refused" reaches here only on a connection opened before it
+            self.outage_calls += 1
+            return _err(502, "Bad Gateway")
         self.body_types[method, request.content_type] += 1
         if request.content_type == "application/json":
             params = await request.json()
         else:
             params = dict(await request.post())
+        arrived = time.monotonic()
         self.calls.append((method, params))
         policy = self.fault_policy(method, params) if self.fault_policy else None
         if policy is not None:
             if policy.get("drop"):
-                request.transport.close()
+                _close(request)
                 return web.Response(status=500)
             return web.json_response(policy, status=policy.get("error_code", 200))
         fault = self._fault_for(method, params)
@@ -311,14 +399,21 @@ class FakeTelegram:
                 await asyncio.sleep(fault.delay)
             elif fault.kind == "hang":
                 await asyncio.sleep(fault.delay)
-                request.transport.close()
+                _close(request)
                 return web.Response(status=504)
             else:
                 return self._fault_response(fault, request)
+        if method in MESSAGE_METHODS:
+            if self.strict and (wait := self._flood_wait(_int(params.get("chat_id")), arrived)) > 0:
+                self.too_many += 1
+                retry = max(1, math.ceil(wait))
+                return _err(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+            self.accepted_at.append(arrived)
         handler = getattr(self, "api_" + method, None)
-        if handler is None:
-            return _ok(True)
-        return await handler(params)
+        response = _ok(True) if handler is None else await handler(params)
+        if self.slow and method in MESSAGE_METHODS:
+            await asyncio.sleep(self.slow)  # it took effect; only the answer is late
+        return response
 
     def _fault_response(self, fault: Fault, request: web.Request) -> web.StreamResponse:
         if fault.kind == "429":
@@ -330,7 +425,7 @@ class FakeTelegram:
         if fault.kind == "400-notfound":
             return _err(400, "Bad Request: chat not found")
         if fault.kind == "drop":
-            request.transport.close()
+            _close(request)
             return web.Response(status=502)
         if fault.kind in ("502", "503", "504"):
             return _err(int(fault.kind), {"502": "Bad Gateway", "503": "Service Unavailable", "504": "Gateway Timeout"}[fault.kind])
@@ -350,7 +445,7 @@ class FakeTelegram:
             while self.updates and self.updates[0]["update_id"] < offset:
                 self.updates.popleft()
         deadline = time.monotonic() + timeout
-        while not self.updates and time.monotonic() < deadline:
+        while not self.updates and not self._stopping and time.monotonic() < deadline:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
@@ -419,6 +514,12 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _close(request: web.Request) -> None:
+    """Drop the connection without an answer (the client may have gone already)."""
+    if request.transport is not None:
+        request.transport.close()
 
 
 def _ok(result) -> web.Response:
