@@ -261,7 +261,7 @@ def check_database(db_path: str | Path, limits: Limits) -> list[Check]:
 
 
 _RESTORE = ("stop the bot, keep the damaged file for inspection, and restore the newest good backup "
-            "(docs/RUN_YOUR_OWN.md, Backups)")
+            "(\"Backups and restore\" in the owner's guide)")
 
 
 def _check_schema(

@@ -222,7 +222,12 @@ def test_export_reviews_writes_the_optimizer_input(tmp_path, capsys):
 
 
 def test_owner_commands_are_documented():
-    docs = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "RUN_YOUR_OWN.md").read_text(
-        encoding="utf-8")
+    docs = owner_docs()
     for command in ("tutor-bot backup", "tutor-bot doctor", "tutor-bot content disputes", "tutor-bot export-reviews"):
         assert command in docs, command
+
+
+def owner_docs() -> str:
+    """The README, and docs/RUN_YOUR_OWN.md while it is a file of its own (it moves into the README)."""
+    parts = [ROOT / "README.md", ROOT / "docs" / "RUN_YOUR_OWN.md"]
+    return "\n".join(p.read_text(encoding="utf-8") for p in parts if p.exists())
