@@ -27,6 +27,9 @@ __all__ = [
     "Delivery",
     "DeliveryState",
     "Dispute",
+    "DayCount",
+    "DigestCandidate",
+    "DigestSettings",
     "DisputeStatus",
     "DueCard",
     "DueChat",
@@ -35,12 +38,14 @@ __all__ = [
     "InterviewAnswer",
     "LeaderboardRow",
     "Level",
+    "Progress",
     "QuestionMessage",
     "ReminderCandidate",
     "ReviewDict",
     "ReviewRecord",
     "Source",
     "StreakInfo",
+    "StoredCard",
     "StreakState",
     "TopicStats",
     "User",
@@ -333,3 +338,65 @@ class InboxItem:
     update_id: int
     payload: str
     received_at: datetime
+
+
+# ---- progress: /stats picture, /history, weekly digest (issue 20) --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """A learner's graded answers on one local day (the ``local_date`` stored with each
+    attempt, i.e. in the zone and day start the learner had when answering)."""
+
+    local_date: date
+    answered: int
+    correct: int
+    partial: int
+
+    @property
+    def qualifying(self) -> int:
+        """Answers that count for the streak (partial or correct)."""
+        return self.correct + self.partial
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCard:
+    """One of a learner's FSRS cards, as fsrs ``Card.to_dict()``."""
+
+    question_id: str
+    card: CardDict
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What /stats and the weekly digest read about one learner, in one snapshot: every local
+    day with answers (oldest first), every FSRS card, the accuracy of each topic's most recent
+    answers, the overall totals and the stored streak."""
+
+    days: tuple[DayCount, ...]
+    cards: tuple[StoredCard, ...]
+    recent_topics: tuple[TopicStats, ...]
+    stats: UserStats
+    streak: StreakState
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """A learner's weekly digest: on or off, the weekday (0 = Monday .. 6 = Sunday), and the
+    Monday of the last week one was claimed for (None: never)."""
+
+    on: bool
+    weekday: int
+    last_week: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCandidate:
+    """A learner whose weekly digest may be due: digest on, an active private chat, practice
+    recently. ``tz`` is theirs, else their private chat's."""
+
+    user_id: int
+    tz: str
+    day_start_hour: int
+    weekday: int
+    last_week: date | None
