@@ -57,8 +57,11 @@ class Check:
         return cls(name, Status.SKIPPED, detail)
 
     def line(self) -> str:
+        """One line, whatever the detail quotes (an exception message may span several)."""
         text = f"{self.status.value} {self.name}: {self.detail}"
-        return f"{text} — fix: {self.fix}" if self.status is Status.FAILED else text
+        if self.status is Status.FAILED:
+            text += f" — fix: {self.fix}"
+        return " ".join(text.split())
 
 
 @dataclass(frozen=True)
