@@ -97,17 +97,17 @@ async def test_a_busy_group_gets_merged_verdicts_instead_of_a_queue(tg, run_bot,
     30 members answer at once, the first ten get a reply each; after that the group is busy and
     verdicts that are ready while another is being sent go out together, one line each, so
     nobody waits minutes and no update piles up in memory."""
-    from bot import ratelimit
+    from bot import limits
 
-    monkeypatch.setattr(ratelimit, "GROUP_RATE", 3)
-    monkeypatch.setattr(ratelimit, "GROUP_PERIOD", 1.0)
+    monkeypatch.setattr(limits, "GROUP_RATE", 3)
+    monkeypatch.setattr(limits, "GROUP_PERIOD", 1.0)
     await join_group(tg, run_bot, clock, max_messages_per_second=30)
     n = len(tg.messages_to(GROUP))
     tg.message(ADMIN, "/quiz", GROUP)
     question = await tg.next_to(GROUP, n)
     members = range(100, 130)
     for member in members:
-        text = right_answer_for(question.text) if member % 2 else "no idea"
+        text = right_answer_for(question.text) if member % 2 else "it is about neurons somehow"
         tg.reply(member, question, text, first_name=f"M{member}")
 
     def verdicts() -> str:

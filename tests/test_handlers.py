@@ -1,7 +1,8 @@
 """Handler tests without a port: PTB's real request serialisation over httpx.MockTransport.
 
-Each test feeds one Update to `application.process_update` and reads what the bot would
-have sent to Telegram — fast and exact, for the parsing and formatting edge cases.
+Each test hands raw updates to the application's durable inbox (as getUpdates or a webhook
+would) and reads what the bot would have sent to Telegram — fast and exact, for the parsing and
+formatting edge cases.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from telegram import Update
+from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application, post_init, post_shutdown
+import bot.app
+from bot import texts
+from bot.app import build_application, inbox_of, start_app, stop_app
 from bot.config import Config
 
 USER = 3030
@@ -51,17 +54,23 @@ class FakeApi:
 
 
 @pytest.fixture
-async def app(tmp_path, bank, clock):
+async def app(tmp_path, bank, clock, monkeypatch):
     api = FakeApi()
-    config = Config(token="1:mock", db_path=str(tmp_path / "t.db"), max_messages_per_second=0)
-    request = HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(api)})
-    application = build_application(config, bank=bank, clock=clock, rng=random.Random(1), request=request)
-    await application.initialize()
-    await post_init(application)
+
+    class MockTransportBuilder(ApplicationBuilder):
+        """`build_application` as it is, with every Bot API call going to `api` in-process."""
+
+        def __init__(self):
+            super().__init__()
+            self.request(HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(api)}))
+
+    monkeypatch.setattr(bot.app, "ApplicationBuilder", MockTransportBuilder)
+    config = Config(token="1:mock", db_path=str(tmp_path / "t.db"), max_messages_per_second=0, tick_seconds=3600)
+    application = build_application(config, bank=bank, clock=clock, rng=random.Random(1))
+    await start_app(application, poll=False)
     application.api = api
     yield application
-    await post_shutdown(application)
-    await application.shutdown()
+    await stop_app(application)
 
 
 update_ids = iter(range(1, 10_000))
@@ -77,8 +86,10 @@ def message(text: str, **extra) -> dict:
 
 
 async def feed(app, payload: dict) -> list[str]:
+    """Hand one raw update to the inbox and wait until it is handled; what the bot sent."""
     before = len(app.api.sent())
-    await app.process_update(Update.de_json(payload, app.bot))
+    await inbox_of(app).accept([payload])
+    await inbox_of(app).wait_idle()
     return app.api.sent()[before:]
 
 
@@ -115,15 +126,30 @@ async def test_settime_with_garbage_gets_an_example(app):
     assert "HH:MM" in reply and "<b>noon" not in reply
 
 
-async def test_edited_message_is_not_graded_again(app):
+def edited(payload: dict) -> dict:
+    payload["edited_message"] = payload.pop("message")
+    return payload
+
+
+async def test_an_edit_before_grading_is_taken_as_the_answer(app):
     await feed(app, message("/start"))
     await feed(app, message("/quiz"))
-    payload = message("hidden state")
-    payload["edited_message"] = payload.pop("message")
-    assert await feed(app, payload) == []
+    (reply,) = await feed(app, edited(message("it randomly zeroes units during training so they cannot co-adapt")))
+    assert "Model answer" in reply  # graded, as the final text
+
+
+async def test_an_edit_after_grading_is_not_graded_again(app):
+    await feed(app, message("/start"))
+    await feed(app, message("/quiz"))
+    answer = message("it randomly zeroes units during training so they cannot co-adapt")
+    await feed(app, answer)
+    better = dict(answer, update_id=next(update_ids))
+    better["message"] = dict(answer["message"], text="hidden state, same weights, vanishing gradients, LSTM")
+    assert await feed(app, edited(better)) == [texts.EDIT_NOT_REGRADED]
 
 
 async def test_the_same_update_twice_is_handled_once(app):
+    """The inbox's dedupe: getUpdates is at-least-once, a re-delivered id is dropped."""
     await feed(app, message("/start"))
     payload = message("/streak")
     assert len(await feed(app, payload)) == 1

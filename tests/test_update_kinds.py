@@ -151,7 +151,8 @@ async def test_every_update_kind_is_ignored_or_handled_never_crashes(tg, run_bot
     # the linked channel's commands were refused (not admins) and the forum topic got its /help.
     assert tg.messages_to(CHANNEL) == [] and tg.messages_to(OTHER) == []
     group = [m.text for m in tg.messages_to(GROUP)]
-    assert group[:2] == [texts.ADMINS_ONLY] * 2 and "Study group" in group[2] and len(group) == 3
+    assert group[:2] == [texts.admins_only("change the question time"), texts.admins_only("post a question now")]
+    assert "Study group" in group[2] and len(group) == 3
     with sqlite3.connect(tmp_path / "tutor.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM chats WHERE chat_id IN (?, ?)", (CHANNEL, OTHER)).fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
@@ -164,12 +165,13 @@ async def test_every_update_kind_is_ignored_or_handled_never_crashes(tg, run_bot
 
 
 async def test_an_edited_answer_is_not_graded_again(tg, run_bot, tmp_path):
+    """Issue 19: an edit of a graded answer gets one reply saying edits are not re-graded."""
     app = await run_bot()
     tg.message(USER, "/start")
     await tg.next_to(USER)
     tg.message(USER, "/quiz")
     question = await tg.next_to(USER, 1)
-    tg.reply(USER, question, "no idea")
+    tg.reply(USER, question, "it is about neurons somehow")
     verdict = await tg.next_to(USER, 2)
     assert "Not quite" in verdict.text
     answer = tg.user_messages[(USER, verdict.reply_to)]
@@ -177,7 +179,7 @@ async def test_an_edited_answer_is_not_graded_again(tg, run_bot, tmp_path):
     tg.push_raw({"edited_message": edited})
     tg.edit(USER, USER, answer["message_id"], "/forget")  # an edited command is not a command
     await tg.processed(app)
-    assert len(tg.messages_to(USER)) == 3
+    assert [m.text for m in tg.messages_to(USER)[3:]] == [texts.EDIT_NOT_REGRADED]
     with sqlite3.connect(tmp_path / "tutor.db") as conn:
         assert conn.execute("SELECT verdict FROM attempts WHERE user_id = ?", (USER,)).fetchall() == [("incorrect",)]
 

@@ -71,10 +71,16 @@ async def edited(update: Update, context: TutorContext) -> None:
     """An edit of an answer already graded is not graded again; an edit of a message that was not
     graded (it did not look like an answer) is graded as the final text."""
     message, user = message_of(update), update.effective_user
-    if user is None or (is_group(update) and replied_bot_message(update, context) is None):
+    if user is None:
         return
-    found = await context.store.read(Store.answer_context, user.id, message.chat_id, replied_bot_message(update, context))
-    if found.attempt is not None and found.attempt.answered_at >= message.date:
+    if is_group(update):  # as for new messages: only a reply to a question message is an answer
+        replied = replied_bot_message(update, context)
+        if replied is None or await context.store.read(Store.get_question_message, message.chat_id, replied) is None:
+            return
+    # The question this text answers, resolved as for a new message. (Telegram's `date` and
+    # the bot's clock are not comparable, so "graded already" is the attempt's existence.)
+    found = await open_question_for(update, context, user.id)
+    if found.attempt is not None:
         await say(update, context, texts.EDIT_NOT_REGRADED, low=True)
         return
     await handle_answer(update, context, message.text or "")
