@@ -1,6 +1,6 @@
 """`tutor-bot doctor`: what an owner checks when the bot is quiet, one line per check.
 
-Every check returns a :class:`Check`; a failed one carries the fix. Nothing here writes: the
+Every check returns a :class:`Check`; a failed one carries the fix. Nothing here changes data: the
 database is opened without creating it and never migrated (storage/backup.py), the Bot API is
 only asked ``getMe`` and ``getWebhookInfo``. The token is never printed: exception messages from
 PTB may quote it (``Bot.initialize`` does), so every line is redacted before it is shown.
