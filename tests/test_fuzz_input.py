@@ -33,6 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram.ext import CommandHandler
 
+from bot.context import services_of
+from storage import Store
 from tests.fake_telegram import BOT_ID, BOT_USERNAME
 
 FUZZ = settings(
@@ -159,8 +161,9 @@ def entity(draw):
 ENTITIES = st.lists(entity(), max_size=4)
 CALLBACK_DATA = st.one_of(
     st.text(ANY_CHAR, max_size=64),
-    st.builds(lambda p, s: p + s, st.sampled_from(["q:", "f:", "r:", "ask:", "d:", ""]), st.text(ANY_CHAR, max_size=40)),
-    st.sampled_from(["q:hint", "q:show", "q:next", "f:yes", "f:no", "r:dropout-mini", "ask:rnn-mini", "d:1000", "d:"]),
+    st.builds(lambda p, s: p + s, st.sampled_from(["q:", "f:", "r:", "ask:", "d:", "c:", "i:", ""]), st.text(ANY_CHAR, max_size=40)),
+    st.sampled_from(["q:hint", "q:show", "q:next", "q:skip", "f:yes", "f:no", "r:dropout-mini", "ask:rnn-mini", "d:1000",
+                     "d:", "c:grade", "c:not", "i:stop"]),
 )
 ARGUMENT = st.one_of(
     TEXT,
@@ -243,16 +246,16 @@ async def check_example(tg, app, caplog, actor: Actor, sent_before: int, answers
         assert len(answer.get("text") or "") <= 200, answer
     crashed = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert crashed == [], [(r.name, r.getMessage()) for r in crashed]
-    store = app.bot_data["services"].store
-    user = await store.get_user(actor.user["id"])
+    store = services_of(app).store
+    user = await store.read(Store.get_user, actor.user["id"])
     if user is not None:  # stored exactly as received
-        assert user["first_name"] == actor.user["first_name"]
-        assert user["username"] == actor.user.get("username")
+        assert user.first_name == actor.user["first_name"]
+        assert user.username == actor.user.get("username")
         if "language_code" in actor.user:
-            assert user["language"] == actor.user["language_code"]
-    group = await store.get_chat(actor.group["id"])
+            assert user.language == actor.user["language_code"]
+    group = await store.read(Store.get_chat, actor.group["id"])
     if group is not None:
-        assert group["title"] == actor.group["title"]
+        assert group.title == actor.group["title"]
 
 
 def make_actor(tg, data) -> Actor:
