@@ -62,13 +62,25 @@ class PrivacyMixin(StoreBase):
             self._exec("DELETE FROM interviews WHERE user_id = ?", (user_id,))
             self._exec("UPDATE question_messages SET user_id = NULL WHERE user_id = ?",
                        (user_id,))
+            # Owner tools (admin.py): announcements have no foreign keys to chats or users. The
+            # user's private chat (its id is the user's) leaves every recipient list; what an
+            # owner announced stays, for the chats that received it, without its author
+            # (created_by 0: no user has that id) or their progress message.
+            # (by announcement, then chat: a primary-key lookup per announcement, not a scan)
+            self._exec("""DELETE FROM announcement_sends
+                          WHERE announcement_id IN (SELECT id FROM announcements) AND chat_id = ?""",
+                       (user_id,))
+            self._exec("""UPDATE announcements SET progress_chat_id = NULL, progress_message_id = NULL
+                          WHERE progress_chat_id = ?""", (user_id,))
+            self._exec("UPDATE announcements SET created_by = 0 WHERE created_by = ?", (user_id,))
             return bool(chats or users)
 
     @reads
     def export_user(self, user_id: int) -> dict[str, Any]:
         """Everything stored about the user as a JSON-serialisable dict of
-        tables and their rows, as stored (the answer to a data access request). Reply texts are not stored, except
-        those the user chose to send along with a dispute: they are here."""
+        tables and their rows, as stored (the answer to a data access request).
+        Reply texts are not stored, except those the user chose to send along
+        with a dispute: they are here."""
         private = self._one(
             "SELECT * FROM chats WHERE chat_id = ? AND type = 'private'", (user_id,))
         streak = self._one(
@@ -106,6 +118,13 @@ class PrivacyMixin(StoreBase):
             "disputes": self._all(
                 "SELECT * FROM disputes WHERE user_id = ? ORDER BY created_at, id",
                 (user_id,)),
+            "announcements": self._all(
+                "SELECT * FROM announcements WHERE created_by = ? ORDER BY id", (user_id,)),
+            "announcement_sends": self._all(
+                """SELECT * FROM announcement_sends
+                   WHERE announcement_id IN (SELECT id FROM announcements) AND chat_id = ?
+                   ORDER BY announcement_id""",
+                (user_id,)) if private else [],
         }
         return {name: [_readable(row) for row in rows] if isinstance(rows, list)
                 else _readable(rows) for name, rows in export.items()}

@@ -72,7 +72,8 @@ GROUP = -1001234
 
 def populate(store: Store) -> None:
     """Both users have rows in every table; GONE asked a quiz in the group
-    that STAYS answered, and started a group interview STAYS answered."""
+    that STAYS answered, started a group interview STAYS answered, and announced something to
+    every chat."""
     for user_id, name in [(GONE, "Robert"), (STAYS, "Alice")]:
         add_user(store, user_id, name=name)
         add_private_chat(store, user_id)
@@ -111,5 +112,10 @@ def populate(store: Store) -> None:
         store.record_dispute(user_id=user_id, chat_id=GROUP, question_id="q-group-daily",
                              question_message_id=21, reply="I was right", verdict="incorrect",
                              score=0.0, matched=[], missed=["kernel"], now=T0)
+    # GONE is also an owner who announced something to every chat, STAYS's included
+    announcement = store.create_announcement("Exam week!", GONE, T0)
+    store.confirm_announcement(announcement.id, GONE, 99, T0)
+    for chat_id in (GONE, STAYS, GROUP):
+        store.mark_announcement_send(announcement.id, chat_id, "sent", T0, message_id=100)
     store.seen_update(31337, T0)
     store.inbox_add([(31338, '{"update_id": 31338}')], T0)

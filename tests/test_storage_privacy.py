@@ -107,6 +107,8 @@ def test_export_user_is_json_serialisable_and_complete(store):
         [(GONE, ["q-iv-1", "q-iv-2"]), (GROUP, ["q-group-iv"])]
     assert [(d["chat_id"], d["reply"], d["missed"]) for d in exported["disputes"]] == \
         [(GONE, "my answer, I am Robert", ["b"]), (GROUP, "I was right", ["kernel"])]
+    assert [a["text"] for a in exported["announcements"]] == ["Exam week!"]
+    assert [(a["chat_id"], a["state"]) for a in exported["announcement_sends"]] == [(GONE, "sent")]
     assert exported["user"]["reminders"] is False
     assert exported["streak"]["freezes"] == 0
     assert str(STAYS) not in json.dumps(exported)
@@ -116,4 +118,5 @@ def test_export_user_of_a_stranger_is_empty(store):
     assert store.export_user(404) == {
         "user": None, "streak": None, "private_chat": None, "deliveries": [],
         "question_messages": [], "attempts": [], "hints_used": [], "cards": [],
-        "review_log": [], "reminders_sent": [], "interviews": [], "disputes": []}
+        "review_log": [], "reminders_sent": [], "interviews": [], "disputes": [],
+        "announcements": [], "announcement_sends": []}
