@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from telegram import ChatMember, Message, Update
 from telegram.constants import ChatType
@@ -40,12 +41,13 @@ def argument(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-async def say(update: Update, context: TutorContext, text: str, *, low: bool = False) -> None:
-    """Reply to the update's message. `low` marks group chatter (help, confirmations, refusals)
-    that is dropped rather than delay a question or verdict when the group's budget runs short."""
+async def say(update: Update, context: TutorContext, text: str, *, low: bool = False, markup: Any = None) -> None:
+    """Reply to the update's message. `low` marks group chatter (help, look-ups, confirmations,
+    refusals) that is dropped rather than delay a question or verdict when the group's budget
+    runs short."""
     priority = Priority.LOW if low and is_group(update) else Priority.REPLY
     try:
-        await reply(context, message_of(update), text, priority=priority)
+        await reply(context, message_of(update), text, priority=priority, markup=markup)
     except BudgetExhausted:
         pass
 

@@ -8,8 +8,8 @@ from content import closest_topics, find_questions
 
 from .. import keyboards, texts
 from ..context import TutorContext
-from ..sending import reply, send
-from .common import argument, message_of, say
+from ..sending import send
+from .common import argument, say
 
 
 async def ask(update: Update, context: TutorContext) -> None:
@@ -24,7 +24,7 @@ async def ask(update: Update, context: TutorContext) -> None:
         await say(update, context, texts.ask_no_match(query, closest_topics(bank, query)), low=True)
         return
     more = keyboards.ask_more([(h.question_id, h.question) for h in hits[1:]])
-    await reply(context, message_of(update), texts.ask_result(best, len(hits) - 1), markup=more)
+    await say(update, context, texts.ask_result(best, len(hits) - 1), low=True, markup=more)
 
 
 async def ask_button(update: Update, context: TutorContext) -> None:
