@@ -10,7 +10,9 @@ Delivery protocol (at-least-once, never twice per local day):
 and moves next_push_at to the next day, so the chat stops being due while
 its send is in flight; ``complete_delivery`` marks it 'sent' and records
 the question message; ``release_delivery`` drops a claim whose send failed
-for good; ``pending_deliveries`` finds claims orphaned by a crash.
+for good; ``retry_delivery`` drops one whose send failed for now and makes the
+chat due again later that day; ``pending_deliveries`` finds claims orphaned by
+a crash.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from content.calendar import format_push_time, local_date, next_push_at, parse_tz
+from content.calendar import local_date as local_date_of  # where a parameter is named local_date
 
 from . import _rows
 from ._base import Row, StoreBase, reads, writes
@@ -316,6 +319,28 @@ class ChatsMixin(StoreBase):
             (chat_id, day_text(local_date)),
         )
         return cursor.rowcount > 0
+
+    @writes
+    def retry_delivery(self, chat_id: int, local_date: date | str, retry_at: datetime) -> bool:
+        """A send that failed for now (Telegram unreachable, a 5xx, a 429): drop the pending
+        claim and make the chat due again at ``retry_at``, if that instant still falls on the
+        claimed local day in the chat's zone (issue 18: a push that failed for more than a few
+        seconds was never retried that day). True if the chat will be retried. Otherwise
+        (the day is over, or the chat is no longer active and subscribed) it is
+        :meth:`release_delivery`: the chat keeps its next day's push."""
+        day = day_text(local_date)
+        with self._tx():
+            row = self._existing_chat_row(chat_id)
+            released = self._exec(
+                "DELETE FROM deliveries WHERE chat_id = ? AND local_date = ? AND state = 'pending'",
+                (chat_id, day),
+            ).rowcount > 0
+            if not (released and row["subscribed"] and row["status"] == "active"):
+                return False
+            if local_date_of(retry_at, row["tz"]).isoformat() != day:
+                return False
+            self._exec("UPDATE chats SET next_push_at = ? WHERE chat_id = ?", (iso(retry_at), chat_id))
+            return True
 
     @reads
     def pending_deliveries(self, older_than: datetime) -> list[Delivery]:

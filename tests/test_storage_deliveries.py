@@ -110,3 +110,38 @@ def test_recent_questions_includes_a_pending_claim(store):
 def test_claim_for_a_missing_chat_raises_not_found(store):
     with pytest.raises(NotFound):
         store.claim_delivery(404, date(2025, 3, 10), "q", T0)
+
+
+def test_a_push_that_failed_for_now_is_retried_the_same_local_day(store):
+    """Issue 18: a push that failed for more than about 15 s was never retried that day."""
+    add_private_chat(store, 1, tz="Europe/Berlin", now=at("2025-03-10 07:00"))
+    day = date(2025, 3, 10)
+    assert [due.chat.chat_id for due in store.due_chats(at("2025-03-10 08:00"))] == [1]
+    assert store.claim_delivery(1, day, "q-1", at("2025-03-10 08:00"))
+    assert store.due_chats(at("2025-03-10 08:00")) == []  # in flight
+    assert store.retry_delivery(1, day, retry_at=at("2025-03-10 08:01")) is True
+    assert store.due_chats(at("2025-03-10 08:00:30")) == []  # not before retry_at
+    due = store.due_chats(at("2025-03-10 08:01"))
+    assert [(d.chat.chat_id, d.local_date) for d in due] == [(1, day)]
+    assert store.claim_delivery(1, day, "q-1", at("2025-03-10 08:01"))
+    store.complete_delivery(1, day, 70, at("2025-03-10 08:01"))
+    assert store.get_chat(1).next_push_at == at("2025-03-11 08:00")
+
+
+def test_no_retry_once_the_chats_local_day_is_over(store):
+    add_private_chat(store, 1, tz="Europe/Berlin", now=at("2025-03-10 07:00"))
+    day = date(2025, 3, 10)
+    store.claim_delivery(1, day, "q-1", at("2025-03-10 22:50"))  # 23:50 in Berlin
+    assert store.retry_delivery(1, day, retry_at=at("2025-03-10 23:05")) is False  # 00:05 there
+    assert store.pending_deliveries(at("2025-03-12 00:00")) == []  # the claim is gone
+    assert store.get_chat(1).next_push_at == at("2025-03-11 08:00")
+
+
+def test_no_retry_for_a_chat_that_is_gone_or_a_claim_that_is_not_pending(store):
+    add_private_chat(store, 1)
+    day = date(2025, 3, 10)
+    store.claim_delivery(1, day, "q-1", at("2025-03-10 09:00"))
+    store.set_chat_status(1, "blocked", at("2025-03-10 09:00"))
+    assert store.retry_delivery(1, day, retry_at=at("2025-03-10 09:05")) is False
+    assert store.get_chat(1).next_push_at is None
+    assert store.retry_delivery(1, day, retry_at=at("2025-03-10 09:05")) is False  # nothing pending
