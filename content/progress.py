@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, cast
 
 from fsrs import Card
 
+from .bank import Question
 from .calendar import as_utc, local_date, zone
 from .scoring import accuracy
 from .srs import SCHEDULER
@@ -159,6 +160,13 @@ def mastery_kind(rows: Sequence[TopicMastery]) -> MasteryKind:
     """What the picture says mastery means: retrievability when any topic has cards (the
     others are labelled as accuracy), else accuracy."""
     return "retrievability" if any(r.kind == "retrievability" for r in rows) else "accuracy"
+
+
+def missed_core(question: Question, matched: Iterable[str]) -> list[str]:
+    """The core ideas of ``question`` an answer did not cover, from the terms it matched (what
+    is stored: the reply itself never is), in the question's order."""
+    found = set(matched)
+    return [t.term for t in question.core_terms if t.term not in found]
 
 
 # ------------------------------------------------------------------------------ forecast

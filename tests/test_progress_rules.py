@@ -15,6 +15,7 @@ from content.progress import (
     answers_by_day,
     digest_due,
     digest_window,
+    missed_core,
     parse_weekday,
     retrievability,
     review_forecast,
@@ -210,3 +211,13 @@ def test_week_monday_and_weekday_names():
     assert week_monday(TODAY) == date(2026, 3, 2) and week_monday(date(2026, 3, 2)) == date(2026, 3, 2)
     assert [parse_weekday(w) for w in ("sunday", "Sun", "MONDAY", "tu", "th", "fri.")] == [6, 6, 0, 1, 3, 4]
     assert [parse_weekday(w) for w in ("t", "s", "", "someday", "on")] == [None] * 5
+
+
+def test_missed_core_ideas_are_the_core_terms_not_matched():
+    from content.bank import Question, make_term
+
+    question = Question("q", "intermediate", ("cnn",), "Why?", "Because.", (
+        make_term("weight sharing", core=True), make_term("locality", core=True),
+        make_term("pooling")))
+    assert missed_core(question, ["locality", "pooling"]) == ["weight sharing"]
+    assert missed_core(question, ["weight sharing", "locality"]) == []
