@@ -160,7 +160,7 @@ async def grade_and_reply(
     if record.source == "review":
         chat = await context.store.read(Store.get_chat, message.chat_id)
         if chat is not None:
-            await send_next_review(context, chat, user.id)
+            await send_next_review(context, chat, user.id, moved_from=record.question_id)
 
 
 async def store_attempt(
@@ -222,7 +222,7 @@ async def give_up_on(
     if record.source == "review" and found.attempt is None:
         chat = await context.store.read(Store.get_chat, record.chat_id)
         if chat is not None:
-            await send_next_review(context, chat, user_id)
+            await send_next_review(context, chat, user_id, moved_from=record.question_id)
 
 
 async def confirm_button(update: Update, context: TutorContext) -> None:

@@ -10,7 +10,7 @@ from storage import Store
 from .. import keyboards, texts
 from ..context import TutorContext
 from .answers import give_up_on
-from .common import argument, chat_row, is_group, require_admin, say
+from .common import argument, chat_row, is_group, own_private_message, require_admin, say
 from .questions import choose_for, drop_buttons, send_question, topic_from
 from .review import send_next_review
 
@@ -35,13 +35,8 @@ async def quiz(update: Update, context: TutorContext) -> None:
 
 async def question_button(update: Update, context: TutorContext) -> None:
     """💡 Hint · 🤷 I don't know · 📖 Show answer · ➡️ Next, under a private question."""
-    query = update.callback_query
-    if query is None:
-        return
-    message = query.message
-    # These buttons only exist in the presser's own private chat: a press claimed anywhere else is forged.
-    if not isinstance(message, Message) or message.chat.id != query.from_user.id:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
+    query, message = update.callback_query, await own_private_message(update)
+    if query is None or message is None:
         return
     user_id = query.from_user.id
     if query.data == keyboards.NEXT:
@@ -70,8 +65,9 @@ async def next_button(update: Update, context: TutorContext, message: Message) -
         return
     await query.answer()
     record = await context.store.read(Store.get_question_message, message.chat_id, message.message_id)
-    in_review = record is not None and record.source == "review"
-    if not (in_review and await send_next_review(context, chat, query.from_user.id)):
+    if record is not None and record.source == "review":  # stay in /review: the next due card, or "all caught up"
+        await send_next_review(context, chat, query.from_user.id, moved_from=record.question_id, passed_over=True)
+    else:
         question = await choose_for(context, chat)
         await send_question(context, chat, question, source="quiz", user_id=query.from_user.id)
     await drop_buttons(context, message)
