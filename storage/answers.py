@@ -334,10 +334,11 @@ class AnswersMixin(CardsMixin):
         """Totals for one user, overall or in one chat: answered, correct,
         partial, incorrect, accuracy, per_topic (by topic; attempts without a
         topic are listed under "unknown"), days_practised (distinct local
-        dates with any attempt) and points_total."""
-        where, params = "user_id = ?", [user_id]
+        dates with any attempt) and points_total. Only graded attempts count: a question the
+        learner gave up on ("Show answer", "I don't know") is a review, not an answer."""
+        where, params = "user_id = ? AND revealed = 0", [user_id]
         if chat_id is not None:
-            where, params = "user_id = ? AND chat_id = ?", [user_id, chat_id]
+            where, params = "user_id = ? AND revealed = 0 AND chat_id = ?", [user_id, chat_id]
         totals = self._require(self._one(
             f"""SELECT COUNT(*) AS answered,
                        COALESCE(SUM(verdict = 'correct'), 0) AS correct,

@@ -52,6 +52,20 @@ async def say(update: Update, context: TutorContext, text: str, *, low: bool = F
         pass
 
 
+async def own_private_message(update: Update) -> Message | None:
+    """The message a button is under, if it is in the presser's own private chat; else the press
+    is answered as stale and None returned (those buttons exist nowhere else: a press claimed in
+    another chat was forged)."""
+    query = update.callback_query
+    if query is None:
+        return None
+    message = query.message
+    if not isinstance(message, Message) or message.chat.id != query.from_user.id:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return None
+    return message
+
+
 async def is_admin(update: Update, context: TutorContext) -> bool:
     """Group admins only; an anonymous admin posts as the group itself (`sender_chat`)."""
     chat, message, user = update.effective_chat, update.effective_message, update.effective_user

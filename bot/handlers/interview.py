@@ -13,14 +13,14 @@ from collections import defaultdict
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from content import Question, closest_topics
-from content.tutor import AnswerOutcome, INTERVIEW_AVOID_DAYS, interview_questions, interview_summary
+from content.tutor import INTERVIEW_AVOID_DAYS, AnswerOutcome, interview_questions, interview_summary
 from storage import Store
 from storage.models import Chat, Interview, QuestionMessage
 
 from .. import keyboards, texts
 from ..context import TutorContext
 from ..sending import reply, send
-from .common import argument, chat_row, is_group, require_admin, say
+from .common import argument, chat_row, is_group, own_private_message, require_admin, say
 from .questions import send_question
 
 LEVELS = ("intermediate", "advanced")
@@ -154,12 +154,8 @@ def missed_core(question: Question, matched: tuple[str, ...]) -> list[str]:
 
 async def stop_button(update: Update, context: TutorContext) -> None:
     """⏹ Stop under a private interview question."""
-    query = update.callback_query
-    if query is None:
-        return
-    message = query.message
-    if not isinstance(message, Message) or message.chat.id != query.from_user.id:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
+    query, message = update.callback_query, await own_private_message(update)
+    if query is None or message is None:
         return
     active = await context.store.read(Store.active_interview, message.chat_id, query.from_user.id)
     chat = await context.store.read(Store.get_chat, message.chat_id)

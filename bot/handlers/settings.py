@@ -9,7 +9,7 @@ from telegram import Update
 
 from content.calendar import format_push_time, parse_small_int, parse_tz
 from storage import Store
-from storage.models import Chat
+from storage.models import Chat, User
 
 from .. import texts
 from ..context import TutorContext
@@ -96,44 +96,45 @@ async def level(update: Update, context: TutorContext) -> None:
     await say(update, context, texts.level_done(choice), low=True)
 
 
-async def daystart(update: Update, context: TutorContext) -> None:
-    """/daystart 4 — the learner's day starts at 04:00: a 1 a.m. answer counts for yesterday."""
+async def own_settings(update: Update, context: TutorContext) -> tuple[int, User | None] | None:
+    """For a learner's own settings (private only): their id and row, or None (told why)."""
     if is_group(update):
         await say(update, context, texts.NOT_IN_GROUP, low=True)
-        return
+        return None
     user = update.effective_user
-    chat = await chat_row(update, context)
-    if chat is None or user is None:
+    if user is None or await chat_row(update, context) is None:
+        return None
+    return user.id, await context.store.read(Store.get_user, user.id)
+
+
+async def daystart(update: Update, context: TutorContext) -> None:
+    """/daystart 4 — the learner's day starts at 04:00: a 1 a.m. answer counts for yesterday."""
+    found = await own_settings(update, context)
+    if found is None:
         return
+    user_id, learner = found
     raw = argument(update)
-    if not raw:
-        learner = await context.store.read(Store.get_user, user.id)
-        await say(update, context, texts.daystart_current(learner.day_start_hour if learner else 0))
-        return
     hour = parse_small_int(raw, 0, 23)
-    if hour is None:
+    if not raw:
+        await say(update, context, texts.daystart_current(learner.day_start_hour if learner else 0))
+    elif hour is None:
         await say(update, context, texts.DAYSTART_USAGE)
-        return
-    await context.store.write(Store.set_user_day_start_hour, user.id, hour)
-    await say(update, context, texts.daystart_done(hour))
+    else:
+        await context.store.write(Store.set_user_day_start_hour, user_id, hour)
+        await say(update, context, texts.daystart_done(hour))
 
 
 async def reminders(update: Update, context: TutorContext) -> None:
     """/reminders on|off — the evening streak reminder."""
-    if is_group(update):
-        await say(update, context, texts.NOT_IN_GROUP, low=True)
+    found = await own_settings(update, context)
+    if found is None:
         return
-    user = update.effective_user
-    chat = await chat_row(update, context)
-    if chat is None or user is None:
-        return
+    user_id, learner = found
     choice = argument(update).lower()
     if not choice:
-        learner = await context.store.read(Store.get_user, user.id)
         await say(update, context, texts.reminders_current(learner.reminders if learner else True))
-        return
-    if choice not in ("on", "off"):
+    elif choice not in ("on", "off"):
         await say(update, context, texts.REMINDERS_USAGE)
-        return
-    await context.store.write(Store.set_user_reminders, user.id, choice == "on")
-    await say(update, context, texts.reminders_done(choice == "on"))
+    else:
+        await context.store.write(Store.set_user_reminders, user_id, choice == "on")
+        await say(update, context, texts.reminders_done(choice == "on"))
