@@ -35,7 +35,6 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-
 OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second per bot
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 JITTER = 0.07  # seconds of network jitter the windows absorb (the margin below the limit)

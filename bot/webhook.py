@@ -15,7 +15,8 @@ import secrets
 from urllib.parse import urlparse
 
 from tornado.httpserver import HTTPServer
-from tornado.web import Application as WebApplication, RequestHandler
+from tornado.web import Application as WebApplication
+from tornado.web import RequestHandler
 
 from .context import TutorApp
 from .inbox import ALLOWED_UPDATES, Inbox
