@@ -30,7 +30,7 @@ from telegram.ext import (
 from content import Bank, load_bank
 from storage import AsyncStore
 
-from . import keyboards, texts
+from . import keyboards, observability, texts
 from .config import Config
 from .context import SERVICES, Clock, Services, TutorApp, TutorContext, cancel_background, services_of, system_clock
 from .errors import on_error
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16  # different learners at once; one learner's updates run in order
 STARTUP_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 INBOX = "inbox"
+METRICS = "metrics-server"
 
 
 async def post_init(application: TutorApp) -> None:
@@ -54,6 +55,9 @@ async def post_init(application: TutorApp) -> None:
     bot = application.bot
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
+    if svc.config.metrics is not None:
+        addr, port = svc.config.metrics
+        application.bot_data[METRICS] = observability.start_metrics_server(port, addr)
     jobs = application.job_queue
     if jobs is None:
         raise RuntimeError("the job queue is required (python-telegram-bot[job-queue])")
@@ -66,6 +70,9 @@ async def post_init(application: TutorApp) -> None:
 
 async def post_shutdown(application: TutorApp) -> None:
     svc = services_of(application)
+    server = application.bot_data.pop(METRICS, None)
+    if server is not None:
+        server.close()
     if svc.store is not None:
         await svc.store.close()
         svc.store = None
@@ -224,13 +231,15 @@ def run(webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8
 
     from .config import ConfigError, load_config
     from .errors import setup_logging
+    from .observability import JsonFormatter
 
     try:
         config = load_config()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config.log_level, [config.token])
+    setup_logging(config.log_level, [config.token],
+                  JsonFormatter([config.token]) if config.log_format == "json" else None)
     try:
         bank = load_bank()
     except ContentError as exc:

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .observability import log_format_from_env, metrics_address
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -29,6 +34,8 @@ class Config:
     max_messages_per_second: float = 30.0
     paid_broadcast: bool = False
     owner_ids: frozenset[int] = frozenset()  # TUTOR_OWNER_IDS: who may use /admin and /announce
+    log_format: str = "text"  # LOG_FORMAT: text or json (one JSON object per line)
+    metrics: tuple[str, int] | None = None  # TUTOR_METRICS_ADDR / TUTOR_METRICS_PORT: Prometheus endpoint
 
     def __repr__(self) -> str:  # never print the token, even in a debugger or a crash dump
         return f"Config(db_path={self.db_path!r}, base_url={self.base_url!r}, tick_seconds={self.tick_seconds})"
@@ -79,7 +86,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         max_messages_per_second=_float(env, "TUTOR_MAX_MESSAGES_PER_SECOND", 30.0, 0.0),
         paid_broadcast=(env.get("TUTOR_PAID_BROADCAST") or "").strip().lower() in _TRUE,
         owner_ids=_ids(env, "TUTOR_OWNER_IDS"),
+        log_format=_checked(log_format_from_env, env),
+        metrics=_checked(metrics_address, env),
     )
+
+
+def _checked(parse: Callable[[Mapping[str, str]], T], env: Mapping[str, str]) -> T:
+    try:
+        return parse(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:

@@ -36,6 +36,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
 from storage import StorageError, Store
 
+from . import observability
 from .context import TutorApp, services_of
 from .ordering import LearnerTurns, learner_key
 
@@ -174,6 +175,7 @@ class Inbox:
             new = [item for item in pending
                    if item.update_id not in self.in_flight and item.update_id not in self._finished_during_read]
             backlog = len(pending)
+            observability.set_inbox_depth(backlog)
             if backlog >= self.limit:
                 self._room.clear()
             else:
@@ -191,6 +193,7 @@ class Inbox:
         try:
             update = parse_update(payload or "{}", app.bot, update_id)
             if update is not None:
+                observability.count_update(observability.update_kind(update))
                 async with self.turns.turn(learner_key(update)):
                     await app.update_processor.process_update(update, app.process_update(update))
             await self._mark_done(update_id)

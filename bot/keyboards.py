@@ -26,6 +26,8 @@ CONFIRM_BUTTONS = r"^c:(grade|not)$"
 INTERVIEW_STOP = "i:stop"
 ANNOUNCE = "o:"  # + "send:<id>" or "cancel:<id>" under an /announce preview (owners only)  # ⏹ under a private interview question
 
+HISTORY = "h:"  # + attempt id: one /history answer (resolved for the presser only)
+
 MAX_DATA = 64  # bytes, Telegram's limit
 
 
@@ -101,6 +103,14 @@ def not_an_answer() -> InlineKeyboardMarkup:
 def announce_confirm(announcement_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(texts.BUTTON_SEND, f"{ANNOUNCE}send:{announcement_id}"),
                                   button(texts.BUTTON_CANCEL, f"{ANNOUNCE}cancel:{announcement_id}")]])
+
+
+def history_buttons(attempt_ids: list[int]) -> InlineKeyboardMarkup | None:
+    """Under /history: one numbered button per answer listed, five to a row."""
+    if not attempt_ids:
+        return None
+    buttons = [button(texts.summary_button(n), f"{HISTORY}{a}") for n, a in enumerate(attempt_ids, 1)]
+    return InlineKeyboardMarkup([buttons[i:i + 5] for i in range(0, len(buttons), 5)])
 
 
 def is_button_of(markup: InlineKeyboardMarkup | None, data: str | None) -> bool:

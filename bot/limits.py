@@ -35,6 +35,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from .observability import count_rate_limited
+
 OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second per bot
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 JITTER = 0.07  # seconds of network jitter the windows absorb (the margin below the limit)
@@ -185,5 +187,6 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
             return await callback(*args, **kwargs)
         except RetryAfter as exc:
             self.rate_limited += 1
+            count_rate_limited()
             self.paused_until = max(self.paused_until, self.now() + retry_after_seconds(exc))
             raise

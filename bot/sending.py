@@ -29,6 +29,7 @@ from telegram.ext import ExtBot
 from storage import Store
 
 from .limits import Priority, retry_after_seconds
+from .observability import observed_send
 from .texts import fit_html
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ async def with_retries(bot: ExtBot[Any], method: str, chat_id: int | str, params
     call = getattr(bot, method)
     for attempt in range(ATTEMPTS):
         try:
-            return await call(chat_id=chat_id, **params)
+            with observed_send():
+                return await call(chat_id=chat_id, **params)
         except (NetworkError, RetryAfter) as exc:
             if not not_taken(exc):
                 raise FateUnknown(chat_id, exc) from exc
@@ -105,6 +107,32 @@ async def send(
         await context.store.write(Store.migrate_chat, chat_id, new_id, context.now())
         params.pop("reply_parameters", None)  # the old chat's message ids mean nothing there
         message = await with_retries(context.bot, "send_message", new_id, params)
+        return message
+
+
+async def send_photo(
+    context: TutorContext,
+    chat_id: int,
+    photo: bytes,
+    caption: str,
+    *,
+    reply_to: int | None = None,
+    priority: Priority = Priority.REPLY,
+) -> Message:
+    """Send a picture (PNG or JPEG bytes, uploaded) with a short HTML caption, under the same
+    retry policy and migration handling as `send`. Captions are built short (Telegram's limit
+    is 1,024 characters)."""
+    params: dict[str, Any] = {"photo": photo, "caption": caption, "parse_mode": "HTML",
+                              "rate_limit_args": {"priority": priority}}
+    if reply_to is not None:
+        params["reply_parameters"] = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+    try:
+        message: Message = await with_retries(context.bot, "send_photo", chat_id, params)
+        return message
+    except ChatMigrated as exc:
+        await context.store.write(Store.migrate_chat, chat_id, exc.new_chat_id, context.now())
+        params.pop("reply_parameters", None)
+        message = await with_retries(context.bot, "send_photo", exc.new_chat_id, params)
         return message
 
 

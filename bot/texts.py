@@ -70,13 +70,15 @@ COMMANDS_PRIVATE = [
     ("review", "drill the questions due for review"),
     ("interview", "a 5-question mock interview: /interview attention"),
     ("streak", "your current and longest streak"),
-    ("stats", "your accuracy and weak spots"),
+    ("stats", "your progress as a picture"),
+    ("history", "your last 10 answers and what you missed"),
     ("settings", "all your settings"),
     ("settime", "daily question time: /settime 08:30"),
     ("timezone", "your time zone: /timezone Europe/Berlin"),
     ("level", "intermediate, advanced or all"),
     ("daystart", "when your day starts: /daystart 4"),
     ("reminders", "evening streak reminder on/off"),
+    ("digest", "weekly digest on/off, or its day: /digest sunday"),
     ("stop", "pause the daily question"),
     ("start", "subscribe again / how it works"),
     ("forget", "erase all your data"),
@@ -124,13 +126,15 @@ HELP_PRIVATE = (
     "/review — drill the questions due for review (spaced repetition)\n"
     "/interview [topic|level] — five questions in a row, then a summary; <code>/interview stop</code> ends it\n"
     "/streak — current and longest streak, streak freezes\n"
-    "/stats — answered, accuracy, weak topics, days practised\n"
+    "/stats — your progress as a picture: practice calendar, topics, reviews due\n"
+    "/history — your last 10 answers; press one for the model answer and what you missed\n"
     "/settings — all your settings at once\n"
     "/settime 08:30 — when the daily question arrives\n"
     "/timezone Europe/Berlin — or an offset like <code>/timezone +05:30</code>\n"
     "/level intermediate | advanced | all\n"
     "/daystart 4 — your day starts at 04:00 (late-night answers count for the day before)\n"
     "/reminders on | off — one evening reminder when your streak is at risk\n"
+    "/digest on | off | sunday — a weekly summary on that evening (on by default, Sundays)\n"
     "/stop — pause daily questions (your data stays); /start resumes\n"
     "/forget — erase everything I know about you\n\n"
     "Each setting command without a value shows the current one."
@@ -493,6 +497,118 @@ def leaderboard_text(week: Sequence[LeaderboardRow], all_time: Sequence[Leaderbo
                          for i, r in enumerate(items))
 
     return f"🏆 <b>This week</b>\n{rows(week)}\n\n<b>All time</b>\n{rows(all_time)}"
+
+
+# ---------------------------------------------------------------- progress: /stats picture, /history, weekly digest
+
+STATS_NO_ANSWERS = (
+    "📊 Nothing to chart yet — your practice calendar, topics and review forecast appear here "
+    "after your first answer. /quiz for a question now!"
+)
+HISTORY_EMPTY = "📜 No answers yet — /quiz for a first question, and your answers will be listed here."
+HISTORY_GONE = "That answer is no longer in your history."
+DIGEST_USAGE = (
+    "Use <code>/digest on</code>, <code>/digest off</code>, or a weekday for it to arrive on, "
+    "e.g. <code>/digest sunday</code>."
+)
+WEEKDAY_TITLES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _short_date(day: Any) -> str:
+    return f"{WEEKDAY_TITLES[day.weekday()][:3]} {day.day} {day.strftime('%b')}"
+
+
+def stats_caption(view: Any) -> str:
+    """The caption under the /stats picture: the headline numbers (a content.progress.StatsView)."""
+    return "\n".join([
+        "📊 <b>Your progress</b>",
+        f"🔥 Streak: <b>{_days(view.current)}</b> · longest {_days(view.longest)}",
+        f"✍️ Answered: <b>{view.answered}</b> · accuracy <b>{view.accuracy:.0%}</b>",
+        f"🔁 Reviews due today: <b>{view.due_today}</b> · tomorrow: <b>{view.due_tomorrow}</b>",
+    ])
+
+
+def mastery_title(title: str, accuracy_only: bool) -> str:
+    """A topic's label in the picture (plain text, drawn, never parsed as HTML); a topic with no
+    FSRS cards, in a picture of retrievability, says its number is accuracy."""
+    return f"{title} (accuracy)" if accuracy_only else title
+
+
+def plain_user_name(first_name: str | None, username: str | None) -> str:
+    """A member's name for a picture: drawn as plain text, so not escaped (compare user_name)."""
+    return clip((first_name or "").strip() or (f"@{username}" if username else "someone"), 32)
+
+
+def leaderboard_caption() -> str:
+    return "🏆 <b>Leaderboard</b> — this week and all time. Answer the daily question to climb!"
+
+
+def history_list(rows: Sequence[tuple[Any, Question | None]]) -> str:
+    """/history: (attempt, question or None if it left the bank), newest first."""
+    lines = ["📜 <b>Your last answers</b>, newest first"]
+    for number, (attempt, question) in enumerate(rows, 1):
+        name = title(question) if question is not None else "<i>a retired question</i>"
+        mark = "📖 shown" if attempt.revealed else f"{VERDICT_ICON[attempt.verdict]} {attempt.score:.0%}"
+        lines.append(f"{number}. {mark} · {name} · {_short_date(attempt.local_date)}")
+    lines.append("<i>Press a number for the model answer and the core ideas you missed.</i>")
+    return "\n".join(lines)
+
+
+def history_detail(question: Question, attempt: Any, missed: Sequence[str]) -> str:
+    """One /history answer: its verdict, what was covered and missed that time, the model answer."""
+    if attempt.revealed:
+        head = f"📖 You asked to see the answer on {_short_date(attempt.local_date)}"
+    else:
+        head = (f"{VERDICT_ICON[attempt.verdict]} <b>{VERDICT_WORD[attempt.verdict]}</b> — "
+                f"{attempt.score:.0%} on {_short_date(attempt.local_date)}")
+    lines = [f"📜 <b>{title(question)}</b>", head]
+    if attempt.matched and not attempt.revealed:
+        lines.append("You covered: " + _terms(attempt.matched))
+    if missed:
+        lines.append("Core ideas you missed: " + ", ".join(f"<b>{esc(clip(t, 60))}</b>" for t in missed))
+    elif not attempt.revealed:
+        lines.append("You covered every core idea. 👏")
+    lines += ["", model_answer(question)]
+    return "\n".join(lines)
+
+
+def digest_current(on: bool, weekday: int) -> str:
+    if not on:
+        return "🗓 The weekly digest is <b>off</b>. <code>/digest on</code> turns it back on."
+    return (f"🗓 The weekly digest is <b>on</b>: {WEEKDAY_TITLES[weekday]} evenings, from 18:00 your time. "
+            "<code>/digest off</code> stops it; <code>/digest monday</code> moves it.")
+
+
+def digest_done(on: bool, weekday: int) -> str:
+    if not on:
+        return "🗓 Weekly digest off. <code>/digest on</code> brings it back."
+    return f"🗓 Weekly digest on: {WEEKDAY_TITLES[weekday]} evenings, from 18:00 your time."
+
+
+def weekly_digest(digest: Any, topic_titles: dict[str, str]) -> str:
+    """The weekly digest (a content.progress.WeeklyDigest)."""
+    strip = "".join("🟩" if n else "⬜" for _, n in digest.week)
+    lines = ["🗓 <b>Your week</b>", f"{strip}  {_short_date(digest.week[0][0])} – {_short_date(digest.week[-1][0])}"]
+    if digest.answered:
+        lines.append(f"✍️ {digest.answered} answer{'s' if digest.answered != 1 else ''} on "
+                     f"{_days(digest.days_practised)} · accuracy {digest.accuracy:.0%}")
+    else:
+        lines.append("No answers this week — one question today starts it again.")
+    lines.append(f"🔥 Streak: <b>{_days(digest.current)}</b> · longest {_days(digest.longest)}")
+    if digest.best:
+        lines.append(f"💪 Strongest: {esc(topic_titles.get(digest.best, digest.best))}")
+    if digest.weakest:
+        lines.append(f"🎯 Needs work: {esc(topic_titles.get(digest.weakest, digest.weakest))}")
+    if digest.suggested:
+        lines.append(f"Next: <code>/quiz {esc(digest.suggested)}</code>")
+    else:
+        lines.append("Next: /quiz")
+    lines.append("<i>/stats for the full picture · /digest off to stop these.</i>")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- interviews

@@ -18,6 +18,7 @@ from storage.models import AnswerContext, AttemptResult, QuestionMessage
 from .. import keyboards, texts
 from ..context import TutorContext
 from ..group_verdicts import GroupVerdict
+from ..observability import count_verdict
 from ..sending import edit, reply, send
 from .common import is_group, message_of, say
 from .interview import after_interview_answer
@@ -146,6 +147,7 @@ async def grade_and_reply(
     user = update.effective_user
     assert user is not None and found.user is not None
     outcome = grade_answer(question, text, user_id=user.id, card=found.card, used_hint=found.used_hint, now=context.now())
+    count_verdict(outcome.verdict)
     result = await store_attempt(context, record, outcome, user.id, found, update.update_id)
     if result is None:
         return  # a re-delivered copy of this very answer was recorded first
