@@ -7,13 +7,16 @@ Prints one table:
 * due_chats over 1,000,000 chats (p50/p99 ms), built with executemany in
   one transaction, and the plain SQL range scan behind it;
 * open_db time on that file with and without the quick_check scan;
+* a 2,000-chat daily push through AsyncStore: pace, the WAL's peak size, and
+  read latency with and without another process holding the write lock;
 * DB size for 100,000 users x 365 days of answers, EXTRAPOLATED linearly
   from measured samples (one delivery, one question message, one graded
   attempt and its review-log entry per user per day, and the user's FSRS
   card per question seen: the daily private-chat routine).
 
 Options: --chats N (default 1,000,000), --attempts N (default 20,000),
---sample-users N (default 1,000), --keep DIR (keep the files).
+--sample-users N (default 1,000), --push-chats N (default 2,000),
+--keep DIR (keep the files).
 """
 
 from __future__ import annotations
@@ -276,6 +279,66 @@ def sample_year(path: Path, users: int, days: int = 365) -> int:
     return path.stat().st_size
 
 
+def bench_push(workdir: Path, chats: int) -> None:
+    """A daily push through AsyncStore as the bot runs it: claim and complete each chat's
+    delivery on the writer thread while a reader keeps reading. Reports the pace, the WAL's
+    peak size (issue 18: 90 MB for 2,000 chats when pushes did not count towards checkpoints)
+    and how long reads take while another process holds the write lock."""
+    path = workdir / "push.db"
+
+    async def run() -> tuple[float, int, list[float], list[float]]:
+        store = await AsyncStore.open(path)
+        for chat_id in range(1, chats + 1):
+            await store.write(Store.ensure_chat, chat_id, "private", None, NOW, "UTC", "09:00")
+        wal = Path(f"{path}-wal")
+        pushing, reads = True, 0
+
+        async def reader() -> None:
+            nonlocal reads
+            while pushing:
+                await store.read(Store.get_chat, 1 + reads % chats)
+                reads += 1
+
+        reading = asyncio.create_task(reader())
+        day, at = date(2025, 3, 11), NOW + timedelta(days=1)
+        peak, started = 0, time.perf_counter()
+        for chat_id in range(1, chats + 1):
+            await store.write(Store.claim_delivery, chat_id, day, "q-0001", at)
+            await store.write(Store.complete_delivery, chat_id, day, 10_000 + chat_id, at)
+            peak = max(peak, wal.stat().st_size)
+        took = time.perf_counter() - started
+        pushing = False
+        await reading
+        # another process holds the write lock: reads go on, a write waits
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        write = asyncio.create_task(store.write(Store.set_chat_status, 1, "blocked", at))
+        locked = []
+        for n in range(200):
+            t0 = time.perf_counter()
+            await store.read(Store.get_chat, 1 + n)
+            locked.append((time.perf_counter() - t0) * 1000)
+        other.execute("COMMIT")
+        other.close()
+        await write
+        free = []
+        for n in range(200):
+            t0 = time.perf_counter()
+            await store.read(Store.get_chat, 1 + n)
+            free.append((time.perf_counter() - t0) * 1000)
+        await store.close()
+        return chats / took, peak, locked, free
+
+    pace, peak, locked, free = asyncio.run(run())
+    report(f"push of {chats:,} chats through AsyncStore (claim + complete each)",
+           f"{pace:,.0f} chats/s", ">= 30/s (Telegram's cap)")
+    report("  WAL peak during the push", f"{peak / 2**20:.1f} MiB", "< 16 MiB")
+    report("read (get_chat) p50 / p99, no lock",
+           f"{percentile(free, 0.5):.2f} / {percentile(free, 0.99):.2f} ms")
+    report("read p50 / p99 while another process holds the write lock",
+           f"{percentile(locked, 0.5):.2f} / {percentile(locked, 0.99):.2f} ms", "not delayed")
+
+
 def bench_size(workdir: Path, sample_users: int) -> None:
     sizes = {}
     for users in (sample_users // 2, sample_users):
@@ -296,6 +359,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=1_000_000)
     parser.add_argument("--attempts", type=int, default=20_000)
     parser.add_argument("--sample-users", type=int, default=1_000)
+    parser.add_argument("--push-chats", type=int, default=2_000)
     parser.add_argument("--keep", type=Path, default=None)
     args = parser.parse_args()
     tmp = None
@@ -309,6 +373,7 @@ def main() -> None:
           f"cpus={os.cpu_count()})", file=sys.stderr)
     bench_record_attempt(workdir, args.attempts)
     bench_due_chats(workdir, args.chats)
+    bench_push(workdir, args.push_chats)
     bench_size(workdir, args.sample_users)
     width = max(len(r[0]) for r in rows_out)
     vwidth = max(len(r[1]) for r in rows_out)
