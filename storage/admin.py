@@ -83,8 +83,8 @@ class AdminMixin(StoreBase):
             active_today=int(count("SELECT COUNT(DISTINCT user_id) FROM attempts WHERE answered_at >= ?", (day,))),
             active_week=int(count("SELECT COUNT(DISTINCT user_id) FROM attempts WHERE answered_at >= ?", (week,))),
             answers_per_day=tuple((str(d), int(n)) for d, n in per_day),
-            pushes_sent_today=int(count("SELECT COUNT(*) FROM deliveries WHERE state = 'sent' AND substr(sent_at, 1, 10) = ?",
-                                        (today,))),
+            pushes_sent_today=int(count(
+                "SELECT COUNT(*) FROM deliveries WHERE state = 'sent' AND substr(sent_at, 1, 10) = ?", (today,))),
             pushes_failed_today=int(count(
                 "SELECT COUNT(*) FROM deliveries WHERE state = 'failed' AND substr(claimed_at, 1, 10) = ?", (today,))),
             pushes_pending=int(count("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'")),
