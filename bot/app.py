@@ -34,9 +34,9 @@ from . import keyboards, observability, texts
 from .config import Config
 from .context import SERVICES, Clock, Services, TutorApp, TutorContext, cancel_background, services_of, system_clock
 from .errors import on_error
-from .handlers import answers, common, interview, lookup, onboarding, owner, progress, quiz, review, settings
+from .handlers import answers, common, history, interview, lookup, onboarding, owner, progress, quiz, review, settings
 from .inbox import Inbox
-from .jobs import announce, daily_push, reminders
+from .jobs import announce, daily_push, digest, reminders
 from .limits import TelegramLimits
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ async def post_init(application: TutorApp) -> None:
     jobs.run_repeating(daily_push.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push",
                        job_kwargs={"max_instances": 3})
     await announce.resume_announcements(application)
+    jobs.run_repeating(digest.tick, interval=svc.config.tick_seconds, first=0.7, name="weekly-digest",
+                       job_kwargs={"max_instances": 1})
     jobs.run_repeating(reminders.tick, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
                        job_kwargs={"max_instances": 1})
 
@@ -122,6 +124,8 @@ def add_handlers(app: TutorApp) -> None:
         "skip": answers.skip_command,
         "streak": progress.streak,
         "stats": progress.stats,
+        "history": history.history,
+        "digest": progress.digest,
         "top": progress.top,
         "settings": settings.show_settings,
         "settime": settings.settime,
@@ -150,6 +154,7 @@ def add_handlers(app: TutorApp) -> None:
         CallbackQueryHandler(lookup.ask_button, pattern=keyboards.pattern(keyboards.ASK)),
         CallbackQueryHandler(answers.model_answer_button, pattern=keyboards.pattern(keyboards.MODEL_ANSWER)),
         CallbackQueryHandler(answers.dispute_button, pattern=keyboards.pattern(keyboards.DISPUTE)),
+        CallbackQueryHandler(history.history_button, pattern=keyboards.pattern(keyboards.HISTORY)),
         CallbackQueryHandler(common.stale_button),
         ChatMemberHandler(onboarding.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.StatusUpdate.MIGRATE, onboarding.chat_migrated),

@@ -476,6 +476,19 @@ class FakeTelegram:
                 result["reply_markup"] = markup
         return _ok(result)
 
+    async def api_sendPhoto(self, params):
+        """A photo upload (multipart): the Sent keeps the caption as its text and the uploaded
+        bytes in params["photo"]."""
+        chat_id = _int(params["chat_id"])
+        photo = next((v.file.read() for v in params.values() if hasattr(v, "file")), params.get("photo"))
+        message_id = next(self._message_ids)
+        caption = str(params.get("caption", ""))
+        self.sent.append(Sent("sendPhoto", chat_id, message_id, caption, {**params, "photo": photo}, time.time()))
+        size = {"file_id": f"photo{message_id}", "file_unique_id": f"p{message_id}", "width": 1, "height": 1}
+        return _ok({"message_id": message_id, "date": int(time.time()), "chat": self.chat_of(chat_id),
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME},
+                    "photo": [size], "caption": caption})
+
     async def api_editMessageText(self, params):
         chat_id = _int(params["chat_id"])
         message_id = _int(params["message_id"])
