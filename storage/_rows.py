@@ -68,7 +68,8 @@ def attempt(r: Row) -> Attempt:
     return Attempt(r["id"], r["user_id"], r["chat_id"], r["question_id"],
                    r["question_message_id"], r["topic"], r["score"], r["verdict"],
                    texts(r["matched"]), bool(r["used_hint"]), bool(r["revealed"]), r["points"],
-                   instant(r["answered_at"]), day(r["local_date"]), r["tz"], r["day_start_hour"])
+                   instant(r["answered_at"]), day(r["local_date"]), r["tz"], r["day_start_hour"],
+                   maybe_instant(r["reply_sent_at"]))
 
 
 def interview(r: Row) -> Interview:

@@ -288,6 +288,35 @@ class AnswersMixin(CardsMixin):
         """The stored streak (``current`` as of the last qualifying answer)."""
         return self._streak_state(user_id)
 
+    @writes
+    def mark_reply_sent(self, attempt_id: int, now: datetime) -> bool:
+        """The verdict on this attempt reached the learner (or its fate is unknown and the bot
+        chose not to risk a duplicate); True the first time."""
+        return self._exec(
+            "UPDATE attempts SET reply_sent_at = ? WHERE id = ? AND reply_sent_at IS NULL",
+            (iso(now), attempt_id),
+        ).rowcount > 0
+
+    @reads
+    def unreplied_attempts(self, user_id: int, limit: int = 10) -> list[Attempt]:
+        """This learner's graded answers whose verdict has not reached them, oldest first: what
+        to show on their next message ("Your answer to ... was graded: ...")."""
+        return [_rows.attempt(row) for row in self._all(
+            """SELECT * FROM attempts WHERE user_id = ? AND reply_sent_at IS NULL
+               ORDER BY answered_at, id LIMIT ?""",
+            (user_id, limit),
+        )]
+
+    @reads
+    def unreplied_before(self, older_than: datetime, limit: int = 100) -> list[Attempt]:
+        """Every learner's undelivered verdicts answered before ``older_than`` (the ones a
+        reply in flight cannot explain any more), oldest first: to deliver after an outage."""
+        return [_rows.attempt(row) for row in self._all(
+            """SELECT * FROM attempts WHERE reply_sent_at IS NULL AND answered_at < ?
+               ORDER BY answered_at, id LIMIT ?""",
+            (iso(older_than), limit),
+        )]
+
     @reads
     def get_attempt(self, user_id: int, chat_id: int, question_message_id: int) -> Attempt | None:
         """This user's graded attempt on a question message, or None."""

@@ -355,6 +355,26 @@ def step_6_progress(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+_REPLY_SCHEMA = [
+    # Whether the learner was shown the verdict (issue 18: answers recorded during an outage
+    # never got one, and re-answering only said "already answered"). NULL: not delivered (yet).
+    "ALTER TABLE attempts ADD COLUMN reply_sent_at TEXT",
+    # Attempts answered before this step were replied to as far as anyone can tell.
+    "UPDATE attempts SET reply_sent_at = answered_at",
+    # Only the few undelivered verdicts are in it: a learner's, or the oldest ones overall.
+    """CREATE INDEX attempts_unreplied ON attempts(user_id, answered_at)
+        WHERE reply_sent_at IS NULL""",
+]
+
+
+def step_7_reply_state(db: sqlite_utils.Database) -> None:
+    """Version 7: ``attempts.reply_sent_at``, when the verdict reached the learner (NULL until
+    it did), so a verdict an outage swallowed is delivered later. Existing attempts count as
+    replied to."""
+    for sql in _REPLY_SCHEMA:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     step_1_base_schema,
     step_2_day_start_and_message_index,
@@ -362,6 +382,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     step_4_inbox,
     step_5_announcements,
     step_6_progress,
+    step_7_reply_state,
 ]
 
 

@@ -157,6 +157,7 @@ class Attempt:
     local_date: date
     tz: str
     day_start_hour: int
+    reply_sent_at: datetime | None = None  # None: the verdict has not reached the learner (yet)
 
 
 @dataclass(frozen=True, slots=True)

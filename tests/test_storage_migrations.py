@@ -51,6 +51,7 @@ def test_each_step_applies_to_an_empty_file(tmp_path, target):
     assert ({"cards_due", "streaks_recent", "interviews_active"} <= indexes(db)) == (target >= 3)
     assert ("inbox" in db.table_names()) == (target >= 4)
     assert ("processed_updates" in db.table_names()) == (target < 4)
+    assert ("reply_sent_at" in columns(db, "attempts")) == (target >= 7)
     assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
@@ -179,4 +180,25 @@ def test_step_4_turns_the_seen_update_ids_into_done_inbox_rows(tmp_path):
     assert s.inbox_add([(500, "{}"), (501, "{}")], at("2025-03-10 12:05")) == 1
     assert s.seen_update(500, at("2025-03-10 12:05")) is False
     assert [item.update_id for item in s.inbox_pending()] == [501]
+    s.close()
+
+
+def test_step_7_counts_the_attempts_before_it_as_replied_to(tmp_path):
+    """Only verdicts lost after the upgrade are redelivered: the bot cannot know about older ones,
+    and re-sending a year of verdicts to everyone would be the worse mistake."""
+    path = tmp_path / "bot.db"
+    db = raw_db(path)
+    migrate(db, target=6)
+    db.execute("INSERT INTO users (user_id, first_name, created_at, last_seen_at) "
+               f"VALUES (1, 'Ada', '{NOON}', '{NOON}')")
+    db.execute("INSERT INTO chats (chat_id, type, tz, push_time, created_at) "
+               f"VALUES (1, 'private', 'UTC', '09:00', '{NOON}')")
+    db.execute(f"INSERT INTO question_messages VALUES (1, 10, 'q', 'quiz', 1, '{NOON}', NULL)")
+    db.execute(f"""INSERT INTO attempts (user_id, chat_id, question_id, question_message_id,
+                  score, verdict, points, answered_at, local_date, tz)
+                  VALUES (1, 1, 'q', 10, 1.0, 'correct', 3, '{NOON}', '2025-03-10', 'UTC')""")
+    db.close()
+    s = Store.open(path)
+    assert s.get_attempt(1, 1, 10).reply_sent_at == at("2025-03-10 12:00")
+    assert s.unreplied_attempts(1) == []
     s.close()
