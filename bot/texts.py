@@ -502,8 +502,8 @@ def leaderboard_text(week: Sequence[LeaderboardRow], all_time: Sequence[Leaderbo
 # ---------------------------------------------------------------- progress: /stats picture, /history, weekly digest
 
 STATS_NO_ANSWERS = (
-    "📊 Nothing to chart yet — your practice calendar, topics and review forecast appear here "
-    "after your first answer. /quiz for a question now!"
+    "📊 No answers yet — your practice calendar, topics and review forecast appear here "
+    "after your first one. /quiz for a question now!"
 )
 HISTORY_EMPTY = "📜 No answers yet — /quiz for a first question, and your answers will be listed here."
 HISTORY_GONE = "That answer is no longer in your history."

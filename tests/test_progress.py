@@ -54,7 +54,7 @@ async def test_stats_without_answers_is_a_friendly_text_and_no_chart(tg, run_bot
     await start(tg, USER)
     tg.message(USER, "/stats")
     reply = await tg.next_to(USER, 1)
-    assert "Nothing to chart yet" in reply.text and "/quiz" in reply.text
+    assert "No answers yet" in reply.text and "practice calendar" in reply.text and "/quiz" in reply.text
     assert photos_to(tg, USER) == []
 
 
@@ -133,6 +133,22 @@ async def test_top_in_a_group_is_a_picture_and_stats_there_stays_text(tg, run_bo
     tg.message(ADMIN, "/stats", GROUP)
     assert "No answers yet" in (await tg.next_to(GROUP, 1)).text
     assert len(photos_to(tg, GROUP)) == 1
+
+
+async def test_top_falls_back_to_text_when_the_picture_fails(tg, run_bot, monkeypatch):
+    import bot.charts
+
+    def broken(data):
+        raise RuntimeError("no fonts today")
+
+    monkeypatch.setattr(bot.charts, "render_leaderboard", broken)
+    await run_bot()
+    tg.bot_added(GROUP, ADMIN)
+    await tg.next_to(GROUP)
+    tg.message(ADMIN, "/top", GROUP)
+    text = await tg.next_to(GROUP, 1)
+    assert "This week" in text.text and "All time" in text.text
+    assert photos_to(tg, GROUP) == []
 
 
 async def test_digest_arrives_once_a_week_on_sunday_evening_in_the_learners_zone(tg, run_bot, clock):
