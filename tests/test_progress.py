@@ -200,3 +200,13 @@ async def test_digest_moves_to_the_chosen_weekday_and_a_blocked_learner_gets_non
     assert digests(tg, OTHER) == [] and len(digests(tg, USER)) == 1
     assert len([c for c in tg.calls if c[0] == "sendMessage" and "Your week" in str(c[1].get("text"))
                 and str(c[1].get("chat_id")) == str(OTHER)]) == 1  # tried once, never again
+
+
+def test_history_and_digest_are_documented_where_learners_look():
+    from bot import texts
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = dict(texts.COMMANDS_PRIVATE)
+    for command in ("stats", "history", "digest"):
+        assert command in listed and f"/{command}" in texts.HELP_PRIVATE and f"`/{command}" in readme
+    assert (Path(__file__).parent.parent / "docs" / "images" / "stats-example.png").read_bytes()[:4] == b"\x89PNG"
