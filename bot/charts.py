@@ -41,8 +41,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+    from matplotlib.artist import Artist
     from matplotlib.backend_bases import RendererBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.text import Text
 
 __all__ = [
@@ -230,28 +232,47 @@ def plain_text(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
+_per_thread = threading.local()
+
+
+def _thread_figure() -> tuple[Figure, FigureCanvasAgg]:
+    """This thread's one Figure and Agg canvas, made on first use and cleared for each picture.
+
+    Why reused: a matplotlib figure is a web of reference cycles, so a figure made per picture
+    (and its 8 MB pixel buffer) is freed only when the cyclic collector next runs a full pass; in
+    a measured run the RSS climbed by 100 MiB in 300 renders that way. Cleared, the one figure
+    keeps its buffer and only small artists are left to the collector (docs/CHARTS.md)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    pair: tuple[Figure, FigureCanvasAgg] | None = getattr(_per_thread, "figure", None)
+    if pair is None:
+        figure = Figure(figsize=(WIDTH_IN, WIDTH_IN), dpi=DPI, facecolor="white")
+        pair = _per_thread.figure = (figure, FigureCanvasAgg(figure))
+    return pair
+
+
 class _Sheet:
     """One figure in inches: x from the left, y from the top; text and boxes on one axes."""
 
     def __init__(self, height_in: float) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         # Whole pixels, so the PNG is exactly WIDTH_PX x round(height * DPI).
         self.height = round(height_in * DPI) / DPI
-        self.figure = Figure(figsize=(WIDTH_IN, self.height), dpi=DPI, facecolor="white")
-        self.canvas = FigureCanvasAgg(self.figure)
-        self.ax: Axes = self.figure.add_axes((0.0, 0.0, 1.0, 1.0))
-        self.ax.set_axis_off()
-        self.ax.set_xlim(0.0, WIDTH_IN)
-        self.ax.set_ylim(self.height, 0.0)
+        self.figure, self.canvas = _thread_figure()
+        self.figure.clear()  # in case the last picture failed half-way
+        self.figure.set_size_inches(WIDTH_IN, self.height)
+        # Artists go straight on the figure (no axes: nothing to tick, and 10% of the time saved),
+        # placed in inches from the top-left corner.
+        from matplotlib.transforms import Affine2D
+
+        self.inches = Affine2D().scale(1.0, -1.0).translate(0.0, self.height) + self.figure.dpi_scale_trans
         self._renderer: RendererBase | None = None
 
     def text(self, x: float, y: float, s: str, *, size: float = TEXT_PT, colour: str = INK,
              bold: bool = False, ha: str = "left", va: str = "baseline") -> Text:
-        return self.ax.text(
+        return self.figure.text(
             x, y, s, fontsize=size, color=colour, fontweight="bold" if bold else "normal",
-            fontfamily=FONT, ha=ha, va=va, parse_math=False, usetex=False, clip_on=False,
+            fontfamily=FONT, ha=ha, va=va, parse_math=False, usetex=False, transform=self.inches,
         )
 
     def fitted_text(self, x: float, y: float, s: str, max_width_in: float, *, size: float = TEXT_PT,
@@ -289,9 +310,12 @@ class _Sheet:
             return
         verts = [((x, y), (x + w, y), (x + w, y + h), (x, y + h)) for x, y, w, h in rects]
         face = "none" if colours == "none" else colours
-        self.ax.add_collection(PolyCollection(
-            verts, facecolors=face, edgecolors=edge, linewidths=linewidth, antialiased=True,
-        ), autolim=False)
+        self.add(PolyCollection(verts, facecolors=face, edgecolors=edge, linewidths=linewidth))
+
+    def add(self, artist: Artist) -> None:
+        """A patch or collection placed in inches from the top-left corner."""
+        artist.set_transform(self.inches)
+        self.figure.add_artist(artist)
 
     def png(self) -> bytes:
         """The drawing as a 64-colour PNG: flat fills and anti-aliased type lose nothing visible,
@@ -304,6 +328,7 @@ class _Sheet:
         rgb = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         palette = rgb.convert("RGB").quantize(64, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
         palette.putpalette(_snapped(palette.getpalette() or []))
+        self.figure.clear()  # drop this picture's artists (and the names in them) now
         buf = io.BytesIO()
         palette.save(buf, format="PNG")
         return buf.getvalue()
@@ -373,8 +398,9 @@ def _draw_calendar(sheet: _Sheet, data: StatsPicture, top: float) -> None:
     for col in range(CALENDAR_WEEKS):
         monday = start + timedelta(weeks=col)
         # A month is named over the first week column that starts in it; the first column's
-        # label is skipped when the next month's would overlap it.
-        if monday.month != previous_month and not (col == 0 and monday.day > 21):
+        # label is skipped when the next month's would overlap it, the last column's always (it
+        # would run off the right edge).
+        if monday.month != previous_month and not (col == 0 and monday.day > 21) and col < CALENDAR_WEEKS - 1:
             sheet.text(left + col * cell, grid_top - 0.08, MONTHS[monday.month - 1], size=SMALL_PT,
                        colour=GREY_TEXT)
         previous_month = monday.month
@@ -427,8 +453,7 @@ def _diamonds(sheet: _Sheet, corners: Sequence[tuple[float, float]], side: float
     for x, y in corners:
         cx, cy = x + side / 2, y + side / 2
         verts.append(((cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)))
-    sheet.ax.add_collection(PolyCollection(verts, facecolors=BLUE, edgecolors="white",
-                                           linewidths=0.8), autolim=False)
+    sheet.add(PolyCollection(verts, facecolors=BLUE, edgecolors="white", linewidths=0.8))
 
 
 def _draw_topics(sheet: _Sheet, topics: Sequence[TopicMastery], kind: MasteryKind, top: float) -> None:
@@ -527,7 +552,7 @@ def _draw_table(sheet: _Sheet, heading: str, rows: Sequence[LeaderRow], top: flo
     for i, row in enumerate(rows):
         mid = y + (i + 0.5) * row_h
         if i < len(MEDALS):
-            sheet.ax.add_patch(Circle((MARGIN + 0.13, mid), 0.13, facecolor=MEDALS[i], edgecolor="none"))
+            sheet.add(Circle((MARGIN + 0.13, mid), 0.13, facecolor=MEDALS[i], edgecolor="none"))
         sheet.text(MARGIN + 0.13, mid, str(i + 1), size=SMALL_PT, bold=True, ha="center",
                    va="center_baseline", colour=INK)
         sheet.fitted_text(name_x, mid, row.name, points_x - 0.75 - name_x, size=TEXT_PT,

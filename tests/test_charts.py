@@ -1,0 +1,259 @@
+"""The /stats and /top pictures (bot/charts.py): plain data in, PNG bytes out, off the event loop.
+
+The PNGs are checked from their bytes (signature, IHDR, chunks) and decoded with Pillow, which
+matplotlib already depends on. Timing and memory are bench/charts.py's job, not these tests'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import struct
+import threading
+import warnings
+import zlib
+from datetime import date, timedelta
+from functools import cache
+from io import BytesIO
+
+import pytest
+from PIL import Image
+
+from bot.charts import (
+    CALENDAR_WEEKS,
+    MAX_TOPICS,
+    WIDTH_PX,
+    LeaderboardPicture,
+    LeaderRow,
+    StatsPicture,
+    TopicMastery,
+    answer_level,
+    calendar_start,
+    plain_text,
+    png_size,
+    render_in_worker,
+    render_leaderboard,
+    render_stats,
+    weakest_topics,
+)
+
+TODAY = date(2026, 12, 2)  # a Wednesday
+MAX_BYTES = 200 * 1024
+TITLES = [
+    "Backpropagation and gradients", "Attention mechanisms", "Convolutional neural networks",
+    "Training in practice: debugging, mixed precision, efficiency", "Activation functions",
+    "Generalisation, overfitting and the bias-variance trade-off", "Optimisers and gradient descent",
+    "Recurrent neural networks", "Evaluation metrics", "Autoencoders and VAEs", "Data augmentation",
+    "Batch norm, layer norm and other normalisation",
+]
+
+
+def learner(answers: int) -> StatsPicture:
+    """A learner with ``answers`` graded answers spread over the last 26 weeks (0, 3 or 200)."""
+    if answers == 0:
+        return StatsPicture(today=TODAY, answers_by_day={})
+    if answers == 3:
+        yesterday = TODAY - timedelta(days=1)
+        return StatsPicture(
+            today=TODAY, answers_by_day={TODAY: 2, yesterday: 1},
+            streak_days=frozenset({TODAY, yesterday}),
+            topics=[TopicMastery("Attention mechanisms", 1.0, 1),
+                    TopicMastery("Backpropagation and gradients", 0.5, 2)],
+            mastery_kind="accuracy", forecast=[0, 2, 0, 1],
+        )
+    rng = random.Random(answers)
+    days: dict[date, int] = {}
+    left = answers
+    while left:
+        day = TODAY - timedelta(days=rng.randrange(7 * CALENDAR_WEEKS))
+        n = min(left, rng.randint(1, 12))
+        days[day] = days.get(day, 0) + n
+        left -= n
+    freezes = frozenset({TODAY - timedelta(days=4)})
+    streak = frozenset(TODAY - timedelta(days=i) for i in range(9))
+    return StatsPicture(
+        today=TODAY, answers_by_day=days, streak_days=streak, freeze_days=freezes,
+        topics=[TopicMastery(t, rng.random(), rng.randint(1, 40)) for t in TITLES],
+        mastery_kind="retrievability", forecast=[5, 12, 0, 3, 8, 1, 2],
+    )
+
+
+@cache
+def stats_png(answers: int) -> bytes:
+    """Each example learner rendered once per test run (a render is about 0.15 s)."""
+    return render_stats(learner(answers))
+
+
+HOSTILE_NAMES = [
+    "$x$ and $\\frac{1}{0}$",  # mathtext would parse (or choke on) this
+    "<b>bold</b> & <i>co</i>",
+    "Anna 🐍🚀 👩‍💻",  # emoji and a zero-width-joiner sequence the font cannot draw
+    "🔥🔥🔥",  # nothing drawable at all
+    "W" * 300,
+    "יוסי כהן",  # right to left
+    "محمد علي",
+    "evil\u202eoverride\nnew line\x00",
+    "",
+]
+
+
+def chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """The PNG's chunks as (type, data), each CRC checked."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    out, at = [], 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at:at + 4])
+        kind, data = png[at + 4:at + 8], png[at + 8:at + 8 + length]
+        (crc,) = struct.unpack(">I", png[at + 8 + length:at + 12 + length])
+        assert zlib.crc32(kind + data) == crc, kind
+        out.append((kind, data))
+        at += 12 + length
+    return out
+
+
+def assert_phone_png(png: bytes) -> tuple[int, int]:
+    kinds = [kind for kind, _ in chunks(png)]
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+    width, height = struct.unpack(">II", chunks(png)[0][1][:8])
+    assert (width, height) == png_size(png)
+    assert width == WIDTH_PX == 1080
+    assert 600 <= height <= 2100  # a phone shows it full width, at most about 1:2
+    assert len(png) < MAX_BYTES
+    with Image.open(BytesIO(png)) as image:  # and it really decodes, every pixel
+        image.load()
+        assert image.size == (width, height)
+    return width, height
+
+
+# ------------------------------------------------------------------------------------- pictures
+@pytest.mark.parametrize("answers", [0, 3, 200])
+def test_stats_picture_is_a_phone_sized_png_under_200_kb(answers: int) -> None:
+    assert_phone_png(stats_png(answers))
+
+
+def test_the_picture_grows_with_the_topics_drawn_and_stops_at_ten() -> None:
+    _, no_topics = png_size(stats_png(0))
+    _, ten = png_size(stats_png(200))
+    twelve = learner(200)
+    assert len(twelve.topics) == 12
+    assert no_topics < ten
+    thirty_six = dataclasses.replace(twelve, topics=list(twelve.topics) * 3)
+    assert png_size(render_stats(thirty_six))[1] == ten
+
+
+def test_hostile_names_render_as_plain_text_without_glyph_warnings() -> None:
+    rows = [LeaderRow(name, 100 - i, 10 + i) for i, name in enumerate(HOSTILE_NAMES)]
+    picture = LeaderboardPicture(title="$group$ <b>🚀</b> " + "long " * 80, this_week=rows[:10],
+                                 all_time=rows[::-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing-glyph warning would fail here
+        png = render_leaderboard(picture)
+    assert_phone_png(png)
+
+
+def test_an_empty_leaderboard_renders() -> None:
+    assert_phone_png(render_leaderboard(LeaderboardPicture(title="", this_week=[], all_time=[])))
+
+
+def test_same_input_same_bytes_whatever_was_drawn_before() -> None:
+    """Each thread reuses one figure (bot/charts.py says why): nothing may leak between pictures."""
+    first = stats_png(200)
+    render_leaderboard(LeaderboardPicture("between", [LeaderRow("x" * 50, 1, 1)], []))
+    assert render_stats(learner(200)) == first
+    assert stats_png(3) != first
+
+
+def test_no_text_chunks_so_bytes_do_not_depend_on_the_matplotlib_version() -> None:
+    first = stats_png(200)
+    # No tEXt/iTXt/zTXt/tIME: nothing that varies with the matplotlib version or the clock.
+    assert {kind for kind, _ in chunks(first)} <= {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+
+
+def test_out_of_range_values_are_clamped_not_fatal() -> None:
+    odd = StatsPicture(
+        today=TODAY, answers_by_day={TODAY: -3, TODAY - timedelta(days=999): 50, TODAY + timedelta(days=1): 5},
+        streak_days=frozenset({TODAY + timedelta(days=3)}), freeze_days=frozenset({date(2000, 1, 1)}),
+        topics=[TopicMastery("over", 1.7, 3), TopicMastery("under", -0.2, 0)],
+        forecast=[-1, 0, 10**6, 0, 0, 0, 0, 99, 99],  # negative, huge, and longer than 7 days
+    )
+    assert_phone_png(render_stats(odd))
+
+
+def test_a_month_starting_in_the_last_column_is_not_labelled_off_the_edge() -> None:
+    """Seen in the first real picture: "Mar" over the last week column ran off the right edge."""
+    monday_the_first = date(2027, 3, 1)
+    png = render_stats(StatsPicture(today=monday_the_first + timedelta(days=2), answers_by_day={}))
+    with Image.open(BytesIO(png)) as image:
+        right_margin_above_grid = image.convert("L").crop((WIDTH_PX - 40, 100, WIDTH_PX, 200))
+        assert right_margin_above_grid.getextrema() == (255, 255)  # white: no ink there
+
+
+# ------------------------------------------------------------------------------ pure helpers
+def test_plain_text_keeps_markup_and_dollars_and_drops_what_the_font_cannot_draw() -> None:
+    assert plain_text("$x$ <b>bold</b> & co") == "$x$ <b>bold</b> & co"
+    assert plain_text("Anna 🐍🚀 👩‍💻") == "Anna"
+    assert plain_text("evil\u202eoverride\nnew line\x00") == "eviloverride new line"
+    assert plain_text("יוסי כהן") == "יוסי כהן"
+
+
+def test_weakest_topics_first_at_most_ten_ties_by_title() -> None:
+    topics = [TopicMastery(f"t{i:02}", (i % 5) / 4, i) for i in range(15)]
+    drawn = weakest_topics(topics)
+    assert len(drawn) == MAX_TOPICS
+    assert [t.mastery for t in drawn] == sorted(t.mastery for t in drawn)
+    assert [t.title for t in drawn[:3]] == ["t00", "t05", "t10"]
+
+
+def test_calendar_is_26_week_columns_from_a_monday_to_today() -> None:
+    start = calendar_start(TODAY)
+    assert start.weekday() == 0
+    assert (TODAY - start).days // 7 == CALENDAR_WEEKS - 1
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    assert {calendar_start(monday + timedelta(days=i)) for i in range(7)} == {start}  # today's column
+
+
+def test_answer_levels() -> None:
+    assert [answer_level(n) for n in (0, 1, 2, 3, 5, 6, 9, 10, 500)] == [0, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_png_size_rejects_what_is_not_a_png() -> None:
+    with pytest.raises(ValueError):
+        png_size(b"GIF89a" + b"\0" * 30)
+
+
+# ---------------------------------------------------------------------------------- the worker
+async def test_rendering_in_the_worker_leaves_the_loop_free() -> None:
+    """The renderer waits until the loop has run this coroutine: if it ran on the loop, the loop
+    could not get here and the render would time out (no sleeps: events both ways)."""
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    loop_ran = threading.Event()
+    threads: list[int] = []
+
+    def render(data: StatsPicture) -> bytes:
+        threads.append(threading.get_ident())
+        loop.call_soon_threadsafe(started.set)
+        if not loop_ran.wait(timeout=5):
+            raise AssertionError("the event loop was blocked while rendering")
+        return render_stats(data)
+
+    task = asyncio.create_task(render_in_worker(render, learner(3)))
+    await asyncio.wait_for(started.wait(), timeout=5)
+    loop_ran.set()  # only reachable because the loop is not busy rendering
+    png = await asyncio.wait_for(task, timeout=10)
+    assert png == stats_png(3)  # the same bytes as drawn on this thread
+    assert threads and threads[0] != threading.get_ident()
+
+
+async def test_concurrent_renders_all_complete_on_one_thread() -> None:
+    threads: set[int] = set()
+
+    def render(data: LeaderboardPicture) -> bytes:
+        threads.add(threading.get_ident())
+        return render_leaderboard(data)
+
+    pictures = [LeaderboardPicture(f"group {i}", [LeaderRow(f"m{i}", i, i)], []) for i in range(4)]
+    pngs = await asyncio.wait_for(asyncio.gather(*(render_in_worker(render, p) for p in pictures)), 20)
+    assert len(set(pngs)) == 4
+    assert len(threads) == 1 and threading.get_ident() not in threads
