@@ -36,7 +36,7 @@ from .context import SERVICES, Clock, Services, TutorApp, TutorContext, cancel_b
 from .errors import on_error
 from .handlers import answers, common, history, interview, lookup, onboarding, owner, progress, quiz, review, settings
 from .inbox import Inbox
-from .jobs import announce, daily_push, digest, reminders
+from .jobs import announce, daily_push, digest, late_verdicts, reminders
 from .limits import TelegramLimits
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,19 @@ async def post_init(application: TutorApp) -> None:
     jobs.run_repeating(daily_push.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push",
                        job_kwargs={"max_instances": 3})
     await announce.resume_announcements(application)
+    jobs.run_repeating(late_verdicts.tick, interval=60.0, first=5.0, name="late-verdicts", job_kwargs={"max_instances": 1})
+    jobs.run_repeating(prune_inbox, interval=3600.0, first=60.0, name="prune-inbox")
     jobs.run_repeating(digest.tick, interval=svc.config.tick_seconds, first=0.7, name="weekly-digest",
                        job_kwargs={"max_instances": 1})
     jobs.run_repeating(reminders.tick, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
                        job_kwargs={"max_instances": 1})
+
+
+async def prune_inbox(context: TutorContext) -> None:
+    """Hourly: forget handled update ids older than the dedupe window."""
+    inbox: Inbox | None = context.bot_data.get(INBOX)
+    if inbox is not None:
+        await inbox.prune()
 
 
 async def post_shutdown(application: TutorApp) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden
+from telegram.error import Forbidden, NetworkError
 
 from storage import StorageError
 
@@ -54,6 +54,10 @@ async def on_error(update: object, context: TutorContext) -> None:
         return
     if isinstance(error, FateUnknown):
         log.warning("update %s: %s; not sent again", update_id, error)
+        return
+    if isinstance(error, NetworkError):  # Telegram unreachable: an apology would not get through either
+        log.warning("update %s: Telegram unreachable (%s); what was stored is delivered later", update_id,
+                    error.__class__.__name__)
         return
     if isinstance(error, StorageError):
         log.error("update %s: storage failed: %s", update_id, error)

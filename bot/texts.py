@@ -683,3 +683,11 @@ def admin_overview(o: Any, uptime: float) -> str:
         f"Database: {mib(o.db_bytes)} · WAL: {mib(o.wal_bytes)}",
         f"Uptime: {hours} h {minutes} min · version {esc(version('dl-tutor-bot'))}",
     ])
+
+
+def late_verdict(question: Question, attempt: Any) -> str:
+    """A verdict an outage held back (bot/jobs/late_verdicts.py)."""
+    word = VERDICT_WORD.get(attempt.verdict, attempt.verdict)
+    covered = (" Covered: " + _terms(attempt.matched, 8) + ".") if attempt.matched else ""
+    return (f"⏰ Your answer to <b>{title(question)}</b> was graded: {VERDICT_ICON.get(attempt.verdict, '')} "
+            f"<b>{word}</b> — {attempt.score:.0%}.{covered}\n\n{model_answer(question)}")

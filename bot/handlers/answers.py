@@ -8,6 +8,9 @@ each member is graded on their own, once per question.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from telegram import Message, Update
 
 from content import Question
@@ -18,11 +21,14 @@ from storage.models import AnswerContext, AttemptResult, QuestionMessage
 from .. import keyboards, texts
 from ..context import TutorContext
 from ..group_verdicts import GroupVerdict
+from ..jobs import late_verdicts
 from ..observability import count_verdict
-from ..sending import edit, reply, send
+from ..sending import FateUnknown, edit, reply, send
 from .common import is_group, message_of, say
 from .interview import after_interview_answer
 from .review import send_next_review
+
+log = logging.getLogger(__name__)
 
 
 def answer_text_of_command(message: Message) -> str:
@@ -104,6 +110,8 @@ async def handle_answer(update: Update, context: TutorContext, text: str, *, exp
     if user is None or message.sender_chat is not None:
         return  # anonymous admins and channels have no learner to grade
     group = is_group(update)
+    if not group:  # verdicts an outage held back come first
+        await late_verdicts.deliver(context, await context.store.read(Store.unreplied_attempts, user.id))
     if group:  # members answer without /start: register them on the way
         await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
     found = await open_question_for(update, context, user.id)
@@ -153,16 +161,24 @@ async def grade_and_reply(
         return  # a re-delivered copy of this very answer was recorded first
     if record.source == "interview":
         await after_interview_answer(context, message, record, outcome, user.id)
-        return
-    if is_group(update):
+    elif is_group(update):
         await post_group_verdict(context, message, record, question, outcome, result)
-        return
-    body = texts.verdict_private(question, outcome, result)
-    await reply(context, message, body, markup=keyboards.private_verdict(record.message_id))
-    if record.source == "review":
+    else:
+        body = texts.verdict_private(question, outcome, result)
+        await reply_once(context, message, body, markup=keyboards.private_verdict(record.message_id))
+    await context.store.write(Store.mark_reply_sent, result.attempt_id, context.now())
+    if record.source == "review" and not is_group(update):
         chat = await context.store.read(Store.get_chat, message.chat_id)
         if chat is not None:
             await send_next_review(context, chat, user.id, moved_from=record.question_id)
+
+
+async def reply_once(context: TutorContext, message: Message, text: str, **kwargs: Any) -> None:
+    """A verdict whose send may or may not have arrived (a timeout) is not sent again."""
+    try:
+        await reply(context, message, text, **kwargs)
+    except FateUnknown as exc:
+        log.warning("verdict: %s; not sent again", exc)
 
 
 async def store_attempt(
@@ -212,15 +228,18 @@ async def give_up_on(
     Not a graded attempt: accuracy and the streak do not move."""
     found = await context.store.read(Store.answer_context, user_id, record.chat_id, record.message_id)
     note = ""
+    result = None
     if found.attempt is None:
         outcome = give_up(question, user_id=user_id, card=found.card, now=context.now())
-        await store_attempt(context, record, outcome, user_id, found)
+        result = await store_attempt(context, record, outcome, user_id, found)
         note = (texts.SKIPPED if skipped else texts.REVEALED) + "\n\n"
     text = note + texts.model_answer(question)
     if incoming is not None:
         await reply(context, incoming, text, markup=keyboards.next_only())
     else:
         await send(context, record.chat_id, text, markup=keyboards.next_only())
+    if result is not None:
+        await context.store.write(Store.mark_reply_sent, result.attempt_id, context.now())
     if record.source == "review" and found.attempt is None:
         chat = await context.store.read(Store.get_chat, record.chat_id)
         if chat is not None:
