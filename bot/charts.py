@@ -94,7 +94,7 @@ EMPTY_DAY = "#EBEDF0"
 LEVEL_COLOURS = ("#CAE11F", "#3BBB75", "#287D8E", "#463480")
 LEVEL_FLOORS = (1, 3, 6, 10)  # answers a day for each level: 1-2, 3-5, 6-9, 10+
 
-STRIPE = "#F3F3F3"
+STRIPE = EMPTY_DAY  # #F3F3F3 and #EFEFEF did not survive the 64-colour quantizer (see png())
 MEDALS = (ORANGE, "#A6A6A6", "#B8733D")  # gold, silver, bronze discs; the number is the meaning
 _KEY_RGB = [
     [int(c[i:i + 2], 16) for i in (1, 3, 5)]
