@@ -48,7 +48,7 @@ NEGATION_WINDOW = 3  # content words before a match searched for "not", "no", "n
 HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as", "much"), ("so", "much"),
                     ("that", "much"), ("as", "often"), ("as", "quickly"), ("as", "fast"), ("as", "badly")})
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
-WORD_CACHE = 2_000  # per question: distinct reply words remembered with their matches (bounded memory)
+WORD_CACHE = 50_000  # distinct reply words remembered with the alias words they match (bounded memory)
 
 
 class _WordOffsets:
@@ -71,7 +71,7 @@ class _WordOffsets:
             self.spans = word_spans(self.text, self.words, self.upto)
         a, b = self.content[first], self.content[last]
         if self.source is not None:
-            a, b = self.source[a][0], self.source[b][1]
+            a, b = self.source[0][a], self.source[1][b]
         return self.spans[a][0], self.spans[b][1]
 
 
@@ -196,58 +196,68 @@ class _Reply:
     """A reply prepared once per grading: its words after the shared vocabulary, and its content
     (non-filler) words indexed by form."""
 
-    __slots__ = ("text", "raw_words", "source", "words", "clauses", "sentences", "content", "by_norm")
+    __slots__ = ("text", "raw_words", "source", "words", "_scanned", "_clauses", "_sentences", "content",
+                 "content_words", "by_norm")
 
     def __init__(self, text: str):
         self.text = text
         words, clauses, sentences = scan(text)
         self.raw_words = words
-        self.source: list[tuple[int, int]] | None = None
-        stems = [fast_stem(w) for w in words]
-        softened = _soften_hedged_negations(words, clauses)
-        if softened is not None:
-            words = softened
-            stems = [fast_stem(w) for w in words]
-        rewritten = phrasebook().rewrite(words, stems, sentences)
+        self.source: tuple[list[int], list[int]] | None = None  # see Phrasebook.rewrite
+        if not NEGATORS.isdisjoint(words):
+            words = _soften_hedged_negations(words, clauses) or words
+        rewritten = phrasebook().rewrite(words, sentences)
+        self._scanned = (clauses, sentences)
+        self._clauses: list[int] | None = clauses
+        self._sentences: list[int] | None = sentences
         if rewritten is not None:
-            new_words, source = rewritten
-            self.source = source
-            clauses = [clauses[a] for a, _ in source]
-            sentences = [sentences[a] for a, _ in source]
-            words = new_words
-        self.words, self.clauses, self.sentences = words, clauses, sentences
+            words, self.source = rewritten
+            self._clauses = self._sentences = None  # mapped onto the new words on first use
+        self.words = words
         # content[i] = index in self.words of the i-th non-filler word
-        self.content: list[int] = []
+        self.content = content = [wi for wi, w in enumerate(words) if w not in STOPWORDS]
+        self.content_words = content_words = [words[wi] for wi in content]
         self.by_norm: dict[str, list[int]] = {}
-        content, by_norm = self.content, self.by_norm
-        for wi, w in enumerate(words):
-            if w in STOPWORDS:
-                continue
+        by_norm = self.by_norm
+        for ci, w in enumerate(content_words):
             hit = by_norm.get(w)
             if hit is None:
-                by_norm[w] = [len(content)]
+                by_norm[w] = [ci]
             else:
-                hit.append(len(content))
-            content.append(wi)
+                hit.append(ci)
 
-    def match_tokens(self, index: "_QuestionIndex") -> dict[int, list[int]]:
-        """For each alias word of the question the reply has, the content positions where it has it.
+    @property
+    def clauses(self) -> list[int]:
+        """Clause number of each word; after the vocabulary rewrote some words, worked out on
+        first use (only a negation check needs them)."""
+        if self._clauses is None:
+            scanned = self._scanned[0]
+            self._clauses = [scanned[a] for a in self.source[0]]
+        return self._clauses
+
+    @property
+    def sentences(self) -> list[int]:
+        """Sentence number of each word (see `clauses`); only multi-word aliases need them."""
+        if self._sentences is None:
+            scanned = self._scanned[1]
+            self._sentences = [scanned[a] for a in self.source[0]]
+        return self._sentences
+
+    def match_tokens(self) -> dict[int, list[int]]:
+        """For each alias word (of any question) the reply has, the content positions where it has it.
 
         Works from the reply's side: each distinct reply word is looked up once (exact form,
         stem, plural of an acronym, then typos against alias words of similar length sharing
         its first letter), so the cost follows the reply's vocabulary, not the alias count.
-        Alias words the reply does not have get no entry (a question has hundreds of them).
+        Alias words the reply does not have get no entry.
         """
         found: dict[int, list[int]] = {}
-        cache = index.word_ids
+        cache = _ALIAS_WORDS.word_ids
+        lookup = _ALIAS_WORDS.lookup
         for w, cis in self.by_norm.items():
             ids = cache.get(w)
             if ids is None:
-                ids = index.ids_for(w)
-                if len(w) <= MAX_CACHED_WORD:
-                    if len(cache) >= WORD_CACHE:
-                        cache.clear()
-                    cache[w] = ids
+                ids = lookup(w)
             for i in ids:
                 hit = found.get(i)  # the reply's own (sorted) list, copied only when merged
                 found[i] = cis if hit is None else sorted(hit + cis)
@@ -255,16 +265,17 @@ class _Reply:
 
     def joined_pairs(self, joinable: frozenset[str]) -> dict[str, list[tuple[int, int]]]:
         """Neighbouring words of one sentence written apart that form a one-word alias together
-        ("batch norm" for "batchnorm"): one pass over the reply, one set lookup per word pair."""
+        ("batch norm" for "batchnorm"): one set lookup per word pair, in a comprehension."""
         pairs: dict[str, list[tuple[int, int]]] = {}
         if not joinable:
             return pairs
-        words, content, sentence = self.words, self.content, self.sentences
-        for ci in range(len(content) - 1):
-            a, b = content[ci], content[ci + 1]
-            key = words[a] + words[b]
-            if key in joinable and sentence[a] == sentence[b]:
-                pairs.setdefault(key, []).append((ci, ci + 1))
+        cw = self.content_words
+        hits = [ci for ci, key in enumerate(map(str.__add__, cw, cw[1:])) if key in joinable]
+        if hits:
+            content, sentence = self.content, self.sentences
+            for ci in hits:
+                if sentence[content[ci]] == sentence[content[ci + 1]]:
+                    pairs.setdefault(cw[ci] + cw[ci + 1], []).append((ci, ci + 1))
         return pairs
 
     def find(self, variant: Variant, lists: list[list[int]], joined: dict, gap: int) -> list[tuple[int, int]]:
@@ -297,21 +308,21 @@ class _Reply:
         for p0 in lists[0]:
             if p0 <= last_end:
                 continue
-            end = self._extend(lists, 1, p0, sentence_of[content[p0]], p0 + width)
+            end = self._extend(lists, 1, p0, sentence_of[content[p0]], p0 + width, sentence_of)
             if end is not None:
                 spans.append((p0, end))
                 last_end = end
         return spans
 
-    def _extend(self, lists, k: int, prev: int, sentence: int, limit: int) -> int | None:
+    def _extend(self, lists, k: int, prev: int, sentence: int, limit: int, sentence_of: list[int]) -> int | None:
         if k == len(lists):
             return prev
         positions = lists[k]
         for j in range(bisect_right(positions, prev), len(positions)):
             p = positions[j]
-            if p > limit or self.sentences[self.content[p]] != sentence:
+            if p > limit or sentence_of[self.content[p]] != sentence:
                 break
-            end = self._extend(lists, k + 1, p, sentence, limit)
+            end = self._extend(lists, k + 1, p, sentence, limit, sentence_of)
             if end is not None:
                 return end
         return None
@@ -322,6 +333,7 @@ class _Reply:
         need = len(lists)
         counts = [0] * need
         covered = lo = 0
+        sentence_of, content = self.sentences, self.content
         for p, k in hits:
             counts[k] += 1
             covered += counts[k] == 1
@@ -331,8 +343,8 @@ class _Reply:
                 covered -= counts[j] == 0
                 lo += 1
             # All words of a term must come from the sentence of the newest hit.
-            sentence = self.sentences[self.content[p]]
-            while covered == need and self.sentences[self.content[hits[lo][0]]] != sentence:
+            sentence = sentence_of[content[p]]
+            while covered == need and sentence_of[content[hits[lo][0]]] != sentence:
                 j = hits[lo][1]
                 counts[j] -= 1
                 covered -= counts[j] == 0
@@ -375,9 +387,7 @@ def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] 
     Returns the new word list, or None when there is nothing to soften (the common case).
     """
     out: list[str] | None = None
-    for j, w in enumerate(words):
-        if w not in NEGATORS:
-            continue
+    for j in [j for j, w in enumerate(words) if w in NEGATORS]:
         for k in range(j + 1, min(j + 6, len(words) - 1)):
             if clauses[k] != clauses[j]:
                 break
@@ -410,54 +420,49 @@ def is_keyword_list(reply: str) -> bool:
 
 
 
-class _QuestionIndex:
-    """A question's alias and misconception words, indexed once: by form, by stem, and by
-    (first letter, length)."""
+class _AliasWords:
+    """Every alias and misconception word of every indexed question, one id each, and which of
+    them a reply word matches.
 
-    def __init__(self, question: Question):
-        ids: dict[AliasToken, int] = {}
+    Shared by all questions: a reply word is looked up (forms, stem, typos) once per process, not
+    once per question, and learners reuse words. The cache is bounded; adding a word (a question
+    indexed for the first time) clears it, since a cached word may match the new one.
+    """
 
-        def prepared(variants: tuple[Variant, ...], gap: int):
-            # (variant, its word ids, the set of them, the norm a joined pair may stand for,
-            #  the gap allowed between its words, whether it carries its own negation)
-            out = []
-            for v in variants:
-                vids = tuple(ids.setdefault(t, len(ids)) for t in v.tokens)
-                own = any(t.norm in NEGATORS for t in v.tokens)
-                out.append((v, vids, frozenset(vids), v.tokens[0].norm if len(vids) == 1 else None, 0 if own else gap, own))
-            return tuple(out)
-
-        self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
-        self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
-        self.tokens: list[AliasToken] = list(ids)
-        # per term: every alias word id, and the one-word aliases a joined pair can stand for;
-        # a term none of whose words is in the reply is missed without looking at its variants
-        self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
-        self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
-                              for term in question.key_terms]
-        core = set(map(id, question.core_terms))
-        self.is_core = [id(term) in core for term in question.key_terms]
-        self.core_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if c)
-        self.detail_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if not c)
-        ncore = sum(self.is_core)
-        self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
+    def __init__(self):
+        self.ids: dict[AliasToken, int] = {}
         self.by_norm: dict[str, list[int]] = {}
         self.by_stem: dict[str, list[int]] = {}
         self.exact_plural: dict[str, list[int]] = {}
         self.shapes: dict[tuple[str, int], list[str]] = {}
         self.fuzzy_ids: dict[str, list[int]] = {}
-        self.joinable = frozenset(t.norm for t in self.tokens if not t.exact and len(t.norm) >= 4)
-        # reply word -> ids of the alias words it matches; learners reuse words, so this pays off
-        self.word_ids: dict[str, tuple[int, ...]] = {}
-        for i, t in enumerate(self.tokens):
-            self.by_norm.setdefault(t.norm, []).append(i)
-            self.by_stem.setdefault(t.stem, []).append(i)
-            if t.exact:
-                self.exact_plural.setdefault(t.norm, []).append(i)
-            elif max_typos(t.norm):
-                if t.norm not in self.fuzzy_ids:
-                    self.shapes.setdefault((t.norm[0], len(t.norm)), []).append(t.norm)
-                self.fuzzy_ids.setdefault(t.norm, []).append(i)
+        self.word_ids: dict[str, tuple[int, ...]] = {}  # reply word -> ids of the alias words it matches
+
+    def id_of(self, t: AliasToken) -> int:
+        i = self.ids.get(t)
+        if i is not None:
+            return i
+        i = self.ids[t] = len(self.ids)
+        self.by_norm.setdefault(t.norm, []).append(i)
+        self.by_stem.setdefault(t.stem, []).append(i)
+        if t.exact:
+            self.exact_plural.setdefault(t.norm, []).append(i)
+        elif max_typos(t.norm):
+            if t.norm not in self.fuzzy_ids:
+                self.shapes.setdefault((t.norm[0], len(t.norm)), []).append(t.norm)
+            self.fuzzy_ids.setdefault(t.norm, []).append(i)
+        self.word_ids.clear()
+        return i
+
+    def lookup(self, w: str) -> tuple[int, ...]:
+        ids = self.word_ids.get(w)
+        if ids is None:
+            ids = self.ids_for(w)
+            if len(w) <= MAX_CACHED_WORD:
+                if len(self.word_ids) >= WORD_CACHE:
+                    self.word_ids.clear()
+                self.word_ids[w] = ids
+        return ids
 
     def ids_for(self, w: str) -> tuple[int, ...]:
         """Alias words that reply word `w` matches: same form, same stem, acronym plural, or a typo.
@@ -480,6 +485,44 @@ class _QuestionIndex:
                     if dist and dist <= max_typos(norm):
                         ids.update(self.fuzzy_ids[norm])
         return tuple(ids)
+
+
+_ALIAS_WORDS = _AliasWords()
+
+
+class _QuestionIndex:
+    """A question's rubric prepared for matching: each alias and misconception as the ids of its
+    words (in the shared `_AliasWords`), and the core/detail split."""
+
+    def __init__(self, question: Question):
+        id_of = _ALIAS_WORDS.id_of
+        tokens: dict[AliasToken, None] = {}
+
+        def prepared(variants: tuple[Variant, ...], gap: int):
+            # (variant, its word ids, the set of them, the norm a joined pair may stand for,
+            #  the gap allowed between its words, whether it carries its own negation)
+            out = []
+            for v in variants:
+                tokens.update(dict.fromkeys(v.tokens))
+                vids = tuple(id_of(t) for t in v.tokens)
+                own = any(t.norm in NEGATORS for t in v.tokens)
+                out.append((v, vids, frozenset(vids), v.tokens[0].norm if len(vids) == 1 else None, 0 if own else gap, own))
+            return tuple(out)
+
+        self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
+        self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
+        # per term: every alias word id, and the one-word aliases a joined pair can stand for;
+        # a term none of whose words is in the reply is missed without looking at its variants
+        self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
+        self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
+                              for term in question.key_terms]
+        self.joinable = frozenset(t.norm for t in tokens if not t.exact and len(t.norm) >= 4)
+        core = set(map(id, question.core_terms))
+        self.is_core = [id(term) in core for term in question.key_terms]
+        self.core_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if c)
+        self.detail_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if not c)
+        ncore = sum(self.is_core)
+        self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
 
 
 _INDEXES: dict[int, tuple[Question, _QuestionIndex]] = {}
@@ -531,7 +574,7 @@ def variant_matches(variant: Variant, text: str) -> bool:
     if not prepared.content:
         return False
     index = _QuestionIndex(q)
-    positions = prepared.match_tokens(index)
+    positions = prepared.match_tokens()
     joined = prepared.joined_pairs(index.joinable)
     match, _ = _first_match(prepared, index.term_variants[0], positions, set(positions), joined)
     return match is not None
@@ -553,7 +596,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
         return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="no words to grade",
                      core_missed=core_all, details_missed=details_all)
 
-    positions = prepared.match_tokens(index)
+    positions = prepared.match_tokens()
     joined = prepared.joined_pairs(index.joinable)
     present = set(positions)  # alias and misconception words the reply has
     found: list[tuple[KeyTerm, tuple[int, int, Variant]]] = []
@@ -634,7 +677,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
     found.sort(key=lambda f: f[1][0])
     upto = max((prepared.content[last] for _, (_, last, _) in found), default=-1)
     if prepared.source is not None and upto >= 0:
-        upto = prepared.source[upto][1]
+        upto = prepared.source[1][upto]
     offsets = _WordOffsets(prepared.text, prepared.raw_words, prepared.content, prepared.source, upto)
     matched = [TermMatch(term.term, variant.text, offsets, first, last) for term, (first, last, variant) in found]
     return Grade(question.id, score, verdict, tuple(matched), tuple(missed), tuple(negated), keyword_list, reason,

@@ -29,11 +29,12 @@ _KEYS = {"notation", *WORD_GROUPS}
 # Notation that is a pattern rather than a fixed symbol (the fixed symbols live in the data file).
 # Applied after lower-casing. The replacement pads with spaces so words never glue together.
 _PATTERNS = (
-    (re.compile(r"(?:\|\||‖)\s*([a-z0-9θ]+)\s*(?:\|\||‖)"), r" norm of \1 "),  # ||w||, ‖w‖
-    (re.compile(r"\|\s*([a-z0-9θ]+)\s*\|"), r" absolute value of \1 "),  # |w|
-    (re.compile(r"(?<![a-z])[d∂]\s*(?:l|loss|e|j|c)\s*/\s*[d∂]\s*([a-z0-9θ]+)"), r" gradient of loss wrt \1 "),  # dL/dw
+    # (a cheap test that the pattern may occur, the pattern, its replacement)
+    (("||", "‖"), re.compile(r"(?:\|\||‖)\s*([a-z0-9θ]+)\s*(?:\|\||‖)"), r" norm of \1 "),  # ||w||, ‖w‖
+    (("|",), re.compile(r"\|\s*([a-z0-9θ]+)\s*\|"), r" absolute value of \1 "),  # |w|
+    (("/d", "/ d", "/∂", "/ ∂"), re.compile(r"(?<![a-z])[d∂]\s*(?:l|loss|e|j|c)\s*/\s*[d∂]\s*([a-z0-9θ]+)"),
+     r" gradient of loss wrt \1 "),  # dL/dw
 )
-_PATTERN_TRIGGER = re.compile(r"[|‖/]")
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,9 @@ def replace_symbols(text: str) -> str:
 
 def replace_patterns(text: str) -> str:
     """|w|, ||w||, dL/dw (after lower-casing)."""
-    if not _PATTERN_TRIGGER.search(text):
-        return text
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
+    for triggers, pattern, repl in _PATTERNS:
+        if any(t in text for t in triggers):
+            text = pattern.sub(repl, text)
     return text
 
 
@@ -128,6 +128,8 @@ class Phrasebook:
         from .text import normalize, stem, tokenize
 
         self.first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self._starts: dict[str, list] = {}  # reply word -> the forms that may start at it
+        self._others: set[str] = set()  # reply words no form starts with
         self.words: set[str] = set()  # every word of every form and canonical: the domain vocabulary
         self.problems: list[VocabularyProblem] = list(vocab.problems)
         owner: dict[tuple[str, ...], str] = {}
@@ -162,44 +164,71 @@ class Phrasebook:
         for entries in self.first.values():
             entries.sort(key=lambda e: -len(e[0]))  # longest form first
 
-    def rewrite(self, words: list[str], stems: list[str], sentences: list[int] | None = None):
+    def _classify(self, words: set[str]) -> None:
+        """Sort words not seen before into forms' first words and others (bounded caches)."""
+        from .text import fast_stem
+
+        if len(self._starts) + len(self._others) > 200_000:  # arbitrary input must not grow memory forever
+            self._starts.clear()
+            self._others.clear()
+        for w in words:
+            entries = self.first.get(fast_stem(w))
+            if entries:
+                self._starts[w] = entries
+            else:
+                self._others.add(w)
+
+    def rewrite(self, words: list[str], sentences: list[int] | None = None):
         """Replace every form in `words` by its canonical words.
 
-        Returns (new words, source) where source[k] = (first, last) index into `words` of the
-        words new word k stands for; None when nothing changed (the common case).
+        Returns (new words, (first, last)) where first[k]..last[k] are the indexes into `words`
+        of the words new word k stands for; None when nothing changed (the common case). Each distinct
+        word is classified once per process (set operations in C after that), so a long reply
+        costs little more than a short one.
         """
-        first = self.first
-        hits = [i for i, s in enumerate(stems) if s in first]
+        from .text import fast_stem
+
+        distinct = set(words)
+        new = distinct - self._others
+        new.difference_update(self._starts)
+        if new:
+            self._classify(new)
+        hits = distinct.intersection(self._starts)
         if not hits:
             return None
+        starts = self._starts
         out: list[str] = []
-        source: list[tuple[int, int]] = []
-        i = n = 0
+        first_of: list[int] = []  # per new word: the first and last old word it stands for
+        last_of: list[int] = []
+        i = 0
         total = len(words)
-        for h in hits:
+        for h in [h for h, w in enumerate(words) if w in hits]:
             if h < i:
                 continue
-            for form_stems, canon in first[stems[h]]:
+            second = fast_stem(words[h + 1]) if h + 1 < total else None
+            for form_stems, canon in starts[words[h]]:
                 k = len(form_stems)
-                if h + k > total or tuple(stems[h : h + k]) != form_stems:
-                    continue
-                if sentences is not None and sentences[h] != sentences[h + k - 1]:
-                    continue
-                for j in range(i, h):
-                    out.append(words[j])
-                    source.append((j, j))
-                for w in canon:
-                    out.append(w)
-                    source.append((h, h + k - 1))
+                if k > 1:
+                    if form_stems[1] != second or h + k > total:
+                        continue
+                    if sentences is not None and sentences[h] != sentences[h + k - 1]:
+                        continue
+                    if k > 2 and any(fast_stem(words[h + j]) != form_stems[j] for j in range(2, k)):
+                        continue
+                out += words[i:h]
+                first_of += range(i, h)
+                last_of += range(i, h)
+                out += canon
+                first_of += [h] * len(canon)
+                last_of += [h + k - 1] * len(canon)
                 i = h + k
-                n += 1
                 break
-        if not n:
+        if not out:
             return None
-        for j in range(i, total):
-            out.append(words[j])
-            source.append((j, j))
-        return out, source
+        out += words[i:]
+        first_of += range(i, total)
+        last_of += range(i, total)
+        return out, (first_of, last_of)
 
 
 @lru_cache(maxsize=1)
@@ -209,8 +238,5 @@ def phrasebook() -> Phrasebook:
 
 def canonical_text_words(words: list[str]) -> list[str]:
     """`words` (normalised) with vocabulary forms replaced: how an alias is read."""
-    from .text import stem
-
-    book = phrasebook()
-    result = book.rewrite(words, [stem(w) for w in words])
+    result = phrasebook().rewrite(words)
     return words if result is None else result[0]

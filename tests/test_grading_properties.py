@@ -45,3 +45,38 @@ def test_the_ascii_fast_path_of_scan_finds_the_same_words_as_the_unicode_one(rep
     text = normalize(reply)
     words = [piece for piece in _TOKEN_RE.findall(text) if piece[0].isalnum()]
     assert scan(text)[0] == words
+
+
+def _reference_scan(text: str):
+    """The word-by-word definition of `scan` (slow, obvious): punctuation ends a clause, a
+    sentence end also ends a sentence, and a clause word starts a new clause."""
+    from content.text import _TOKEN_RE, CLAUSE_WORDS
+
+    words, clauses, sentences = [], [], []
+    clause = sentence = 0
+    for piece in _TOKEN_RE.findall(text):
+        if not piece[0].isalnum():
+            clause += 1
+            sentence += piece in ".;:!?\n"
+            continue
+        clause += piece in CLAUSE_WORDS
+        words.append(piece)
+        clauses.append(clause)
+        sentences.append(sentence)
+    return words, clauses, sentences
+
+
+def _same_partition(a: list[int], b: list[int]) -> bool:
+    return all((a[i] == a[i + 1]) == (b[i] == b[i + 1]) for i in range(len(a) - 1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(reply=st.text(alphabet=st.sampled_from(list("ab and but so, .;:\n()x_é1")) | st.characters(), max_size=200))
+def test_scan_splits_words_clauses_and_sentences_like_the_word_by_word_definition(reply):
+    from content.text import normalize, scan
+
+    text = normalize(reply)
+    words, clauses, sentences = scan(text)
+    ref_words, ref_clauses, ref_sentences = _reference_scan(text)
+    assert words == ref_words
+    assert _same_partition(clauses, ref_clauses) and _same_partition(sentences, ref_sentences)
