@@ -7,12 +7,13 @@ from datetime import date
 
 import pytest
 import sqlite_utils
-from storage_helpers import T0, add_private_chat, add_user, answer, ask, at, card, review
 
 from storage.errors import NotFound
 from storage.migrations import MIGRATIONS, migrate, schema_version
 from storage.models import DayCount, DigestSettings, StoredCard
 from storage.store import Store
+
+from storage_helpers import T0, add_private_chat, add_user, answer, ask, at, card, review
 
 MONDAY = date(2025, 3, 10)
 
