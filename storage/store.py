@@ -12,7 +12,7 @@ The methods are grouped by subject in mixins: users.py, chats.py (chats, schedul
 deliveries), answers.py (question messages, hints, attempts, streaks, stats), cards.py (FSRS
 cards, review log), reminders.py (evening reminders), interviews.py (mock interviews),
 disputes.py (grading disputes), privacy.py (delete/export a user), inbox.py (the durable
-inbox of updates).
+inbox of updates), progress.py (/stats, /history, the weekly digest).
 """
 
 from __future__ import annotations

@@ -210,3 +210,12 @@ def test_history_and_digest_are_documented_where_learners_look():
     for command in ("stats", "history", "digest"):
         assert command in listed and f"/{command}" in texts.HELP_PRIVATE and f"`/{command}" in readme
     assert (Path(__file__).parent.parent / "docs" / "images" / "stats-example.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_leaderboard_names_are_plain_text_and_nothing_else_is_shown():
+    from bot.handlers.progress import leader_rows
+    from storage.models import LeaderboardRow
+
+    rows = leader_rows([LeaderboardRow(1, "<b>Bob</b>", "bob", 30, 10, 8), LeaderboardRow(2, None, "ada", 3, 2, 1),
+                        LeaderboardRow(3, " ", None, 1, 1, 0)])
+    assert [(r.name, r.points, r.answers) for r in rows] == [("<b>Bob</b>", 30, 10), ("@ada", 3, 2), ("someone", 1, 1)]
