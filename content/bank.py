@@ -28,9 +28,6 @@ MAX_ANSWER_CHARS = 1200
 MIN_KEY_TERMS, MAX_KEY_TERMS = 4, 8
 MIN_CORE, MAX_CORE = 2, 4  # core ideas per question (docs/CONTENT.md, "Core ideas")
 ORDER_FREE = "~"  # an alias written "~gradients vanish" matches its words in any order
-# While the question files are being marked with core ideas (issue 17), every alias stays
-# order-free and the rubric checks are off, so the bank keeps loading; both end together.
-TRANSITION = True
 NEAR_DUPLICATE_SCORE = 90  # token_sort_ratio of two questions' content words
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _QUESTION_KEYS = {"id", "level", "topics", "question", "answer", "hint", "key_terms", "subject"}
@@ -215,7 +212,7 @@ def prepare_variants(text: str) -> list[Variant]:
     """An alias as the grader reads it: its own words, and the same after the shared vocabulary
     (so "BN" also reads "batch normalization"). Filler words are dropped; acronyms and short
     words are marked exact. A leading `~` makes the alias order-free."""
-    ordered = not text.startswith(ORDER_FREE) and not TRANSITION
+    ordered = not text.startswith(ORDER_FREE)
     text = text.lstrip(ORDER_FREE).strip()
     acronyms = _acronyms(text)
     words = scan(normalize(text))[0]
@@ -442,9 +439,11 @@ def check_rubric(questions: list[Question], topics, problems: list[Problem]) -> 
     - 2–4 core ideas per question;
     - no alias written as several words that reduces, once filler is dropped, to one common
       word ("every threshold" -> "threshold", "from scratch" -> "scratch");
-    - no alias of a term matches one of that term's misconceptions.
+    - no alias of a term states a whole misconception of that term (an alias may be part of
+      one: "vanishing gradients" in "worsens vanishing gradients"; where both match a reply,
+      the misconception wins).
     """
-    from .grading import variant_matches
+    from .grading import variant_covers
 
     domain = domain_words(topics)
     for q in questions:
@@ -454,15 +453,15 @@ def check_rubric(questions: list[Question], topics, problems: list[Problem]) -> 
         for term in q.key_terms:
             for text in (term.term, *term.aliases):
                 bare = text.lstrip(ORDER_FREE)
-                words = [t.norm for t in tokenize(normalize(bare))]
+                words = canonical_text_words(scan(normalize(bare))[0])
                 content = [w for w in words if w not in STOPWORDS]
                 if len(words) > 1 and len(content) == 1 and content[0] not in domain and content[0] not in _acronyms(bare):
                     problems.append(Problem(q.source, q.id, f"alias {text!r} of {term.term!r} reduces to the common word "
                                                             f"{content[0]!r} (say more, or drop it)"))
             for said in term.misconceptions:
                 for v in term.variants:
-                    if variant_matches(v, said):
-                        problems.append(Problem(q.source, q.id, f"alias {v.text!r} of {term.term!r} matches its own "
+                    if variant_covers(v, said):
+                        problems.append(Problem(q.source, q.id, f"alias {v.text!r} of {term.term!r} states its own "
                                                                 f"misconception {said!r}"))
                         break
 
@@ -521,8 +520,7 @@ def read_bank(questions_dir: Path = QUESTIONS_DIR, topics_file: Path = TOPICS_FI
     _check_answers(questions, problems)
     _check_near_duplicates(questions, problems)
     problems.extend(vocabulary_problems())
-    if not TRANSITION:
-        check_rubric(questions, topics, problems)
+    check_rubric(questions, topics, problems)
     return Bank(tuple(questions), topics), problems
 
 

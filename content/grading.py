@@ -36,7 +36,7 @@ Verdict = Literal["correct", "partial", "incorrect"]
 
 # The thresholds, named once (exported by `content`):
 MISSABLE_CORE_FROM = 4  # with this many core ideas or more, one of them may be missing for "correct"
-PARTIAL_DETAILS = 1  # details that make a reply without any core idea "partial" (a clear part of the answer)
+PARTIAL_DETAILS = 2  # details that make a reply without any core idea "partial" (a clear part of the answer)
 # A reply that gets as many ideas wrong as it gets core ideas right (minus this margin) is
 # "incorrect": fluent but wrong, with the right vocabulary.
 WRONG_MARGIN = 0
@@ -564,9 +564,9 @@ def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[t
     return best, False
 
 
-def variant_matches(variant: Variant, text: str) -> bool:
-    """Whether one prepared alias matches (un-negated) in `text`: `content check` uses it to
-    find an alias that would credit its own term's misconception."""
+def variant_covers(variant: Variant, text: str) -> bool:
+    """Whether one prepared alias matches (un-negated) the whole of `text`, every content word of
+    it: `content check` uses it to find an alias that states one of its term's misconceptions."""
     from .bank import KeyTerm as _KeyTerm
 
     q = Question("check", "intermediate", ("check",), "", "", (_KeyTerm(variant.text, (), variants=(variant,)),))
@@ -577,7 +577,7 @@ def variant_matches(variant: Variant, text: str) -> bool:
     positions = prepared.match_tokens()
     joined = prepared.joined_pairs(index.joinable)
     match, _ = _first_match(prepared, index.term_variants[0], positions, set(positions), joined)
-    return match is not None
+    return match is not None and match[0] == 0 and match[1] == len(prepared.content) - 1
 
 
 def grade_reply(question: Question, reply: str) -> Grade:

@@ -23,9 +23,11 @@ answer = "Dropout regularises by randomly zeroing units and stops co-adaptation;
 [[question.key_terms]]
 term = "regularization"
 aliases = ["regularises"]
+core = true
 
 [[question.key_terms]]
 term = "randomly zeroing units"
+core = true
 
 [[question.key_terms]]
 term = "co-adaptation"
@@ -148,3 +150,65 @@ def test_labelled_reply_files_reference_real_questions():
             row = json.loads(line)
             assert row["question_id"] in real.by_id, f"{path.name}:{n}"
             assert row["label"] in ("correct", "partial", "incorrect"), f"{path.name}:{n}"
+
+
+# --- The rubric checks (issue 17) ---------------------------------------------------------------
+
+
+def test_every_question_needs_two_to_four_core_ideas(tmp_path):
+    none = good().replace("core = true\n", "")
+    assert any("drop-a: 0 core ideas (mark 2–4" in p for p in problems_for(tmp_path, none))
+    five = good().replace('term = "co-adaptation"', 'term = "co-adaptation"\ncore = true').replace(
+        'term = "switched off at inference"', 'term = "switched off at inference"\ncore = true')
+    assert problems_for(tmp_path, five) == []  # four is allowed
+    one = good().replace('term = "randomly zeroing units"\ncore = true', 'term = "randomly zeroing units"')
+    assert any("1 core ideas" in p for p in problems_for(tmp_path, one))
+
+
+def test_required_is_the_old_name_of_core(tmp_path):
+    entry = good().replace('term = "co-adaptation"', 'term = "co-adaptation"\nrequired = true')
+    bank, problems = read_bank(write(tmp_path, entry), TOPICS_FILE)
+    assert problems == []
+    assert [t.term for t in bank.questions[0].core_terms] == ["regularization", "randomly zeroing units", "co-adaptation"]
+
+
+def test_an_alias_that_reduces_to_one_common_word_is_rejected(tmp_path):
+    entry = good().replace('aliases = ["regularises"]', 'aliases = ["regularises", "from scratch", "every threshold", "the RNN", "a batch norm"]')
+    out = problems_for(tmp_path, entry)
+    assert any("alias 'from scratch' of 'regularization' reduces to the common word 'scratch'" in p for p in out)
+    assert any("'every threshold'" in p and "'threshold'" in p for p in out)
+    assert not any("'the RNN'" in p or "'a batch norm'" in p for p in out)  # an acronym, a vocabulary term
+
+
+def test_an_alias_that_states_its_own_misconception_is_rejected(tmp_path):
+    entry = good().replace(
+        'term = "randomly zeroing units"\n',
+        'term = "randomly zeroing units"\naliases = ["drops neurons", "vanishing units"]\n'
+        'misconceptions = ["drops the same neurons", "drops neurons permanently"]\n',
+    )
+    out = problems_for(tmp_path, entry)
+    # with the gap an alias may have, "drops neurons" says "drops the same neurons"
+    assert any("alias 'drops neurons' of 'randomly zeroing units' states its own misconception 'drops the same neurons'" in p
+               for p in out)
+    # part of a misconception is fine: where both match a reply, the misconception wins
+    assert not any("'drops neurons permanently'" in p or "vanishing units" in p for p in out)
+
+
+def test_a_model_answer_that_states_a_misconception_is_rejected(tmp_path):
+    entry = good().replace('term = "co-adaptation"\n', 'term = "co-adaptation"\nmisconceptions = ["switched off at inference"]\n')
+    assert any("the model answer states a misconception of 'co-adaptation'" in p for p in problems_for(tmp_path, entry))
+
+
+def test_every_model_answer_of_the_shipped_bank_grades_correct():
+    from content import grade_reply
+
+    real = load_bank()
+    for q in real.questions:
+        grade = grade_reply(q, q.answer)
+        assert grade.verdict == "correct" and not grade.contradicted, (q.id, grade.reason, grade.core_missed)
+        assert 2 <= len(q.core_terms) <= 4, q.id
+
+
+def test_subject_must_be_a_slug(tmp_path):
+    entry = good().replace('level = "intermediate"', 'level = "intermediate"\nsubject = "Drop Out"')
+    assert any("`subject` must be a slug" in p for p in problems_for(tmp_path, entry))

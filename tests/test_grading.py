@@ -46,7 +46,7 @@ def test_match_reports_where_it_was_found(dropout):
 def test_matches_are_in_reply_order_and_compare_by_where_they_were_found(dropout):
     """Offsets are worked out only when read (the bot shows term names only); they must be the
     same whenever they are read, and equal grades of one reply must compare equal."""
-    reply = "Dropout zeroes random units during training. It is a form of regularization."
+    reply = "Dropout randomly zeroes units during training. It is a form of regularization."
     first, again = grade_reply(dropout, reply), grade_reply(dropout, reply)
     starts = [m.start for m in first.matched]
     assert starts == sorted(starts) and len(starts) >= 2
@@ -317,21 +317,13 @@ def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
 # --- Word order, misconceptions, the shared vocabulary, typos ----------------------------------
 
 
-@pytest.fixture
-def ordered(monkeypatch):
-    """Aliases keep their order (the bank's transition switch off, as after marking)."""
-    import content.bank as bank
-
-    monkeypatch.setattr(bank, "TRANSITION", False)
-
-
-def test_multi_word_aliases_keep_their_order(ordered):
+def test_multi_word_aliases_keep_their_order():
     q = rubric(("high bias, low variance", ["high bias low variance"], True), ("simple model", [], True))
     assert grade_reply(q, "a simple model has high bias and low variance").verdict == "correct"
     assert "high bias, low variance" not in grade_reply(q, "a simple model has low bias and high variance").matched_terms
 
 
-def test_an_order_free_alias_matches_in_any_order(ordered):
+def test_an_order_free_alias_matches_in_any_order():
     q = rubric(("vanishing gradients", ["~vanishing gradients"], True), ("depth", [], True))
     assert "vanishing gradients" in grade_reply(q, "the gradients keep vanishing").matched_terms
     strict = rubric(("vanishing gradients", ["vanishing gradients"], True), ("depth", [], True))
