@@ -36,6 +36,12 @@ def digests(tg, chat_id):
     return [m for m in tg.messages_to(chat_id) if "Your week" in m.text]
 
 
+async def said(tg, user, text):
+    """The first message to `user` containing `text` (other messages may come in between)."""
+    found = await tg.wait_for(lambda: [m for m in tg.messages_to(user) if text in m.text], what=repr(text))
+    return found[0]
+
+
 async def round_trip(tg, app, user=USER):
     """Every update handled, and two more runs of the digest job after that (its ticks are
     0.1 s apart): what was due by now has been sent."""
@@ -152,13 +158,13 @@ async def test_top_falls_back_to_text_when_the_picture_fails(tg, run_bot, monkey
 
 
 async def test_digest_arrives_once_a_week_on_sunday_evening_in_the_learners_zone(tg, run_bot, clock):
-    app = await run_bot(tick_seconds=0.1)
+    app = await run_bot(tick_seconds=0.1, default_time="23:30")  # daily pushes out of the way
     await start(tg, USER)
     tg.message(USER, "/timezone Asia/Tokyo")
-    await tg.next_to(USER, 1)
+    await said(tg, USER, "Time zone set")
     await answer(tg, USER, await quiz(tg, USER))  # Monday 2 March
     tg.message(USER, "/digest")
-    assert "on</b>: Sunday evenings" in (await tg.next_to(USER, 4)).text
+    await said(tg, USER, "on</b>: Sunday evenings")
 
     clock.set(datetime(2026, 3, 8, 8, 59, tzinfo=UTC))  # Sunday 17:59 in Tokyo
     await round_trip(tg, app)
@@ -173,21 +179,20 @@ async def test_digest_arrives_once_a_week_on_sunday_evening_in_the_learners_zone
 
     clock.set(datetime(2026, 3, 15, 9, 0, tzinfo=UTC))  # next Sunday, 18:00 in Tokyo
     await tg.wait_for(lambda: len(digests(tg, USER)) == 2, what="the next week's digest")
-    n = len(tg.messages_to(USER))
     tg.message(USER, "/digest off")
-    assert "Weekly digest off" in (await tg.next_to(USER, n)).text
+    await said(tg, USER, "Weekly digest off")
     clock.set(datetime(2026, 3, 22, 10, 0, tzinfo=UTC))
     await round_trip(tg, app)
     assert len(digests(tg, USER)) == 2
 
 
 async def test_digest_moves_to_the_chosen_weekday_and_a_blocked_learner_gets_none(tg, run_bot, clock):
-    app = await run_bot(tick_seconds=0.1)
+    app = await run_bot(tick_seconds=0.1, default_time="23:30")
     for user in (USER, OTHER):
         await start(tg, user)
         await answer(tg, user, await quiz(tg, user))
     tg.message(USER, "/digest wednesday")
-    assert "Wednesday evenings" in (await tg.next_to(USER, 3)).text
+    await said(tg, USER, "Wednesday evenings")
     blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
     tg.fault_policy = lambda method, params: (
         blocked if str(params.get("chat_id")) == str(OTHER) and "Your week" in str(params.get("text")) else None)
