@@ -234,10 +234,11 @@ async def give_up_on(
         result = await store_attempt(context, record, outcome, user_id, found)
         note = (texts.SKIPPED if skipped else texts.REVEALED) + "\n\n"
     text = note + texts.model_answer(question)
+    markup = keyboards.next_only() if record.chat_id > 0 else None  # ➡️ Next is a private-chat button
     if incoming is not None:
-        await reply(context, incoming, text, markup=keyboards.next_only())
+        await reply(context, incoming, text, markup=markup)
     else:
-        await send(context, record.chat_id, text, markup=keyboards.next_only())
+        await send(context, record.chat_id, text, markup=markup)
     if result is not None:
         await context.store.write(Store.mark_reply_sent, result.attempt_id, context.now())
     if record.source == "review" and found.attempt is None:

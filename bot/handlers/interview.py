@@ -59,7 +59,9 @@ async def begin(update: Update, context: TutorContext, chat: Chat, user_id: int,
     if arg.lower() in LEVELS:
         level = arg.lower()
     elif arg:
-        near = closest_topics(context.bank, arg, 3)
+        wanted = arg.lower().strip()  # a topic named exactly (slug or title) first, else the closest
+        exact = [t.slug for t in context.bank.topics if wanted in (t.slug, t.slug.replace("-", " "), t.title.lower())]
+        near = exact or closest_topics(context.bank, arg, 3)
         topic = near[0] if near else None
         if topic is None:
             await say(update, context, texts.interview_no_questions(arg))

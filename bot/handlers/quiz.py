@@ -43,12 +43,15 @@ async def question_button(update: Update, context: TutorContext) -> None:
         await next_button(update, context, message)
         return
     record = await context.store.read(Store.get_question_message, message.chat_id, message.message_id)
+    if record is None and message.reply_to_message is not None:
+        # Under "that didn't look like an answer" (a reply to the learner): the question it named, the newest.
+        record = await context.store.read(Store.latest_question, message.chat_id)
     question = context.bank.get(record.question_id) if record else None
     if record is None or question is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     if query.data == keyboards.HINT:
-        await context.store.write(Store.mark_hint_used, user_id, message.chat_id, message.message_id, context.now())
+        await context.store.write(Store.mark_hint_used, user_id, record.chat_id, record.message_id, context.now())
         await query.answer(texts.clip(question.hint or texts.HINT_NONE, 190), show_alert=True)
         return
     await query.answer()
