@@ -47,6 +47,7 @@ NEGATION_WINDOW = 3  # content words before a match searched for "not", "no", "n
 # "can't overfit as easily" says "overfits less": a negation followed by one of these is a hedge.
 HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as", "much"), ("so", "much"),
                     ("that", "much"), ("as", "often"), ("as", "quickly"), ("as", "fast"), ("as", "badly")})
+CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
 WORD_CACHE = 50_000  # distinct reply words remembered with the alias words they match (bounded memory)
 
@@ -353,6 +354,18 @@ class _Reply:
                 spans.append((hits[lo][0], p))
         return spans
 
+    def conditional(self, first: int) -> bool:
+        """Whether the sentence of content word `first` is conditional before it ("if", "when", ...)."""
+        words, sentences = self.words, self.sentences
+        start = self.content[first]
+        sentence = sentences[start]
+        for j in range(start - 1, -1, -1):
+            if sentences[j] != sentence:
+                return False
+            if words[j] in CONDITIONALS:
+                return True
+        return False
+
     def negated(self, first: int, last: int, own: bool = False) -> bool:
         """True when a negator stands in the match, or within a few content words before it in its clause.
 
@@ -402,8 +415,17 @@ def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] 
 _FRAGMENT_SPLIT = re.compile(r"[,;\n/|•·]+|\s-\s")
 
 
+_RELATION_MARKS = (":", "=", "->", "→", "⇒", "=>")
+
+
 def is_keyword_list(reply: str) -> bool:
-    """A bare list of terms: three or more fragments of at most three words, no sentence among them."""
+    """A bare list of terms: three or more fragments of at most three words, no sentence among them.
+
+    Terse notes that say how things relate ("train: fit weights; val: tune hyperparams",
+    "too big lr -> diverges") are not a bare list.
+    """
+    if any(mark in reply for mark in _RELATION_MARKS):
+        return False
     fragments = start = 0
     # Fragment by fragment (finditer, not split): prose has a sentence first, and the rest of a
     # long reply is then never looked at.
@@ -517,6 +539,7 @@ class _QuestionIndex:
         self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
                               for term in question.key_terms]
         self.joinable = frozenset(t.norm for t in tokens if not t.exact and len(t.norm) >= 4)
+        self.negative_meaning = [any(v[5] for v in variants) for variants in self.term_variants]
         core = set(map(id, question.core_terms))
         self.is_core = [id(term) in core for term in question.key_terms]
         self.core_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if c)
@@ -545,7 +568,8 @@ _NONE: list[int] = []  # read only: an alias word the reply lacks
 
 def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
     """The first un-negated occurrence of any variant, as (first, last content word, variant);
-    and whether only negated ones exist."""
+    and whether only negated ones exist, outside a conditional ("if they are all zero, nothing
+    breaks symmetry" describes the failure case, it does not deny the idea)."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
     for variant, ids, idset, single, gap, own in variants:
@@ -554,7 +578,7 @@ def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[t
         lists = [positions.get(i, _NONE) for i in ids]
         for first, last in reply.find(variant, lists, joined, gap):
             if reply.negated(first, last, own):
-                saw_negated = True
+                saw_negated |= not reply.conditional(first)
                 continue
             if best is None or first < best[0]:
                 best = (first, last, variant)
@@ -609,8 +633,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
     details_missed: list[str] = []
     contradicted: list[str] = []
     got_core = got_details = 0.0
-    for term, variants, misconceptions, term_ids, joinable, is_core in zip(
-        terms, index.term_variants, index.term_misconceptions, index.term_ids, index.term_joinable, index.is_core
+    for term, variants, misconceptions, term_ids, joinable, is_core, negative_meaning in zip(
+        terms, index.term_variants, index.term_misconceptions, index.term_ids, index.term_joinable, index.is_core,
+        index.negative_meaning,
     ):
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
@@ -637,7 +662,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
             negated.append(term.term)
         if is_core:
             core_missed.append(term.term)
-            if was_negated or said is not None:
+            # A term that means "no X" ("can't backprop through sampling") is not contradicted
+            # by a negation: "you can't backprop through a random sample" says it.
+            if said is not None or (was_negated and not negative_meaning):
                 contradicted.append(term.term)
         else:
             details_missed.append(term.term)
