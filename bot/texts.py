@@ -312,6 +312,7 @@ NOT_TEXT = "I can only grade text answers — please type your answer. 🙂"
 NOT_YOURS = "That button is for the person who wrote the message."
 EDIT_NOT_REGRADED = "I don't re-grade edited answers — send your improved answer as a new message to the next question."
 SKIPPED = "🤷 No problem — here is the model answer. This question comes back soon for another try (not counted as an attempt)."
+GROUP_SKIPPED = "🤷 Skipped — not counted as an attempt. 📖 below shows the model answer."
 REVEALED = "📖 Here is the model answer. This question comes back soon for another try (not counted as an attempt)."
 
 

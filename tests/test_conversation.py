@@ -401,7 +401,12 @@ async def test_a_group_member_saying_idk_skips_without_an_attempt(tg, run_bot, d
     await join_group(tg)
     question = await say(tg, ADMIN, "/quiz", GROUP)
     skipped = await reply(tg, ALICE, question, "idk", first_name="Alice")
-    assert keyboards.NEXT not in skipped.buttons  # private buttons never appear in a group
+    assert skipped.text == texts.GROUP_SKIPPED  # the model answer is not posted for everyone still answering
+    assert skipped.buttons == [keyboards.MODEL_ANSWER + bank_question(question).id]  # no private buttons
+    tg.press(ALICE, skipped, skipped.buttons[0])
+    assert "Model answer" in (await tg.next_to(GROUP, method="editMessageText")).text
+    verdict = await reply(tg, BOB, question, right_answer_for(question.text), first_name="Bob")
+    assert "Bob" in verdict.text and "Correct" in verdict.text
     await tg.processed(app)
-    assert rows(db, "SELECT COUNT(*) FROM attempts WHERE revealed = 0") == [(0,)]
+    assert rows(db, "SELECT user_id, revealed FROM attempts ORDER BY revealed") == [(BOB, 0), (ALICE, 1)]
 

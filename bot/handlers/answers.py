@@ -233,8 +233,10 @@ async def give_up_on(
         outcome = give_up(question, user_id=user_id, card=found.card, now=context.now())
         result = await store_attempt(context, record, outcome, user_id, found)
         note = (texts.SKIPPED if skipped else texts.REVEALED) + "\n\n"
-    text = note + texts.model_answer(question)
-    markup = keyboards.next_only() if record.chat_id > 0 else None  # ➡️ Next is a private-chat button
+    if record.chat_id < 0:  # a group: one line and the 📖 button, not the model answer for everyone still answering
+        text, markup = texts.GROUP_SKIPPED, keyboards.model_answer_only(question.id)
+    else:
+        text, markup = note + texts.model_answer(question), keyboards.next_only()
     if incoming is not None:
         await reply(context, incoming, text, markup=markup)
     else:
