@@ -233,6 +233,7 @@ def topic_list(titles: list[tuple[str, str]]) -> str:
 
 REVIEW_NONE = "🎉 Nothing is due for review right now. /quiz for a new question."
 REVIEW_DONE = "✨ All caught up — no more reviews due. See you tomorrow!"
+REVIEW_PASSED = "That was every due card. The ones you passed over with ➡️ Next wait for your next /review."
 DISPUTE_THANKS = "Thanks! A content author will look at this grade."
 DISPUTE_NOT_YOURS = "You can only dispute your own grade."
 INTERVIEW_RUNNING = "An interview is already running — answer the current question first."

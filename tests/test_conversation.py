@@ -248,7 +248,9 @@ async def test_next_inside_review_walks_the_due_cards_and_never_repeats_one(tg, 
     second = await press(tg, USER, first, keyboards.NEXT)
     assert "Review" in second.text and title(second.text) != title(first.text)
     done = await press(tg, USER, second, keyboards.NEXT)
-    assert "Review" not in done.text and "Question" not in done.text  # no repeat, and no new quiz question
+    assert done.text == texts.REVIEW_PASSED  # no repeat, and no new quiz question: the review ends
+    again = await say(tg, USER, "/review")  # a new /review starts over with what is due
+    assert "2 due" in again.text
     await tg.wait_for(lambda: len(tg.messages_to(USER, "editMessageReplyMarkup")) >= 2, what="old buttons removed")
 
 

@@ -48,7 +48,8 @@ async def send_next_review(
     due = [q for q in (bank.get(c.question_id) for c in cards) if q is not None and q.id not in skip]
     if not due:
         passed_in_review(context, chat.chat_id, reset=True)
-        await send(context, chat.chat_id, texts.REVIEW_NONE if first else texts.REVIEW_DONE)
+        done = texts.REVIEW_PASSED if passed and not first else texts.REVIEW_DONE
+        await send(context, chat.chat_id, texts.REVIEW_NONE if first else done)
         return False
     await send_question(context, chat, due[0], source="review", user_id=user_id, header=texts.review_header(len(due)))
     return True
