@@ -42,6 +42,7 @@ WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturd
 UNKNOWN_TOPIC = "unknown"  # attempts stored without a topic
 
 MasteryKind = Literal["retrievability", "accuracy"]
+HORIZON = timedelta(days=7)  # mastery = the chance of recalling a topic this far ahead
 
 
 class DayLike(Protocol):
@@ -142,12 +143,14 @@ def topic_mastery(
     """Mastery per topic, weakest first (ties by topic), at most ``limit``.
 
     ``cards``: (topic, fsrs card dict) for each of the learner's cards; a topic's mastery is
-    its cards' mean retrievability at ``now``. ``recent``: topic → accuracy of its recent
+    its cards' mean retrievability a week after ``now`` (`HORIZON`): right after any review FSRS
+    rates recall at 100 %, even after a miss, while a week out a topic answered wrong today
+    shows as weak and one answered well stays strong. ``recent``: topic → accuracy of its recent
     answers, used for topics without cards. ``answered``: topic → answers given. Attempts
     stored without a topic are left out."""
     by_topic: dict[str, list[float]] = {}
     for topic, card in cards:
-        by_topic.setdefault(topic, []).append(retrievability(card, now))
+        by_topic.setdefault(topic, []).append(retrievability(card, now + HORIZON))
     rows = [TopicMastery(t, sum(rs) / len(rs), answered.get(t, 0), "retrievability")
             for t, rs in by_topic.items()]
     rows += [TopicMastery(t, acc, answered.get(t, 0), "accuracy")

@@ -11,6 +11,7 @@ from fsrs import Rating
 from content import streaks
 from content.progress import (
     DIGEST_HOUR,
+    HORIZON,
     TopicMastery,
     answers_by_day,
     digest_due,
@@ -116,8 +117,16 @@ def test_mastery_is_card_retrievability_with_recent_accuracy_for_topics_without_
     gans, cnn, rnn = rows
     assert gans == TopicMastery("gans", 0.4, 5, "accuracy")
     assert cnn.kind == "retrievability"
-    assert cnn.mastery == pytest.approx((retrievability(old, NOW) + 1.0) / 2)
+    week = NOW + HORIZON  # mastery looks a week ahead
+    assert cnn.mastery == pytest.approx((retrievability(old, week) + retrievability(fresh, week)) / 2)
     assert rnn.answered == 1
+
+
+def test_a_topic_missed_today_is_weaker_than_one_answered_well_today():
+    missed, nailed = card_after(Rating.Again, NOW), card_after(Rating.Good, NOW)
+    rows = topic_mastery([("cnn", missed), ("rnn", nailed)], recent={}, answered={}, now=NOW)
+    assert [r.topic for r in rows] == ["cnn", "rnn"]
+    assert rows[0].mastery < rows[1].mastery < 1.0
 
 
 def test_at_most_ten_topics_weakest_first():
