@@ -3,6 +3,7 @@ from a user or from the content files goes through `esc` first."""
 
 from __future__ import annotations
 
+import calendar
 import html
 import re
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from content import Question
     from content.tutor import AnswerOutcome, InterviewSummary
-    from storage.models import AttemptResult, Chat, LeaderboardRow, User, UserStats
+    from storage.models import AttemptResult, Chat, DigestSettings, LeaderboardRow, User, UserStats
 
 MAX_MESSAGE = 4096
 VERDICT_ICON = {"correct": "✅", "partial": "🟡", "incorrect": "❌"}
@@ -459,7 +460,7 @@ def reminders_current(on: bool) -> str:
     return f"🔔 Evening reminders are <b>{state}</b>. <code>/reminders on</code> or <code>/reminders off</code>."
 
 
-def settings_overview(chat: Chat, learner: User | None) -> str:
+def settings_overview(chat: Chat, learner: User | None, digest: DigestSettings | None = None) -> str:
     lines = [
         "⚙️ <b>Settings</b>",
         f"⏰ Daily question: <b>{esc(chat.push_time)}</b> — /settime",
@@ -470,6 +471,9 @@ def settings_overview(chat: Chat, learner: User | None) -> str:
     if learner is not None:
         lines.append(f"🌅 Day starts: <b>{learner.day_start_hour:02d}:00</b> — /daystart")
         lines.append(f"🔔 Evening reminders: <b>{'on' if learner.reminders else 'off'}</b> — /reminders")
+    if digest is not None:
+        day = calendar.day_name[digest.weekday]
+        lines.append(f"📬 Weekly digest: <b>{f'on, {day} evenings' if digest.on else 'off'}</b> — /digest")
     return "\n".join(lines)
 
 

@@ -32,7 +32,8 @@ async def show_settings(update: Update, context: TutorContext) -> None:
     if chat is None or user is None:
         return
     learner = None if is_group(update) else await context.store.read(Store.get_user, user.id)
-    await say(update, context, texts.settings_overview(chat, learner), low=True)
+    digest = None if is_group(update) else await context.store.read(Store.digest_settings, user.id)
+    await say(update, context, texts.settings_overview(chat, learner, digest), low=True)
 
 
 async def settime(update: Update, context: TutorContext) -> None:
