@@ -185,7 +185,8 @@ async def test_export_reviews_reads_back_as_fsrs_review_logs(tg, run_bot, clock,
     await answer(tg, USER, await quiz(tg, USER))
     out = make_config().db_path + ".json"
     assert main(["export-reviews", "--db", make_config().db_path, "--out", out]) == 0
-    logs = [ReviewLog.from_dict(d) for d in json.load(open(out))]
+    with open(out) as f:
+        logs = [ReviewLog.from_dict(d) for d in json.load(f)]
     assert len(logs) == 1 and logs[0].rating in (Rating.Good, Rating.Easy)
 
 

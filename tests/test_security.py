@@ -323,7 +323,7 @@ def test_flood_guard_memory_follows_the_active_users():
     guard, t0 = FloodGuard(), datetime(2026, 3, 2, tzinfo=UTC)
     for user in range(5000):  # a crowd writes once
         guard.hit(user, t0)
-    for k in range(25):  # one user floods and is muted
+    for _ in range(25):  # one user floods and is muted
         guard.hit(99_999, t0)
     for k in range(1000):  # then ten regulars, each once every 10 s, for ~17 minutes
         guard.hit(1_000_000 + k % 10, t0 + timedelta(seconds=61 + k))

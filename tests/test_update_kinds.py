@@ -13,8 +13,6 @@ import logging
 import sqlite3
 import time
 
-import pytest
-
 from bot import texts
 from tests.fake_telegram import BOT_ID, BOT_USERNAME
 
