@@ -371,3 +371,29 @@ def test_vocabulary_matches_keep_their_place_in_the_reply():
 def test_a_transposition_in_a_short_word_is_one_typo():
     q = rubric(("image augmentation", [], True), ("labels", [], True))
     assert "image augmentation" in grade_reply(q, "imgae augmentation keeps the labels").matched_terms
+
+
+def test_a_negation_inside_an_if_clause_does_not_contradict():
+    q = rubric(("breaks symmetry", ["breaks symmetry"], True), ("right scale", ["variance"], True))
+    conditional = grade_reply(q, "if the weights are all zero nothing breaks symmetry. keep the variance right")
+    assert conditional.contradicted == () and conditional.verdict == "partial"
+    plain = grade_reply(q, "random init never breaks symmetry, keep the variance right")
+    assert plain.contradicted == ("breaks symmetry",)
+
+
+def test_a_term_that_means_no_x_is_not_contradicted_by_a_negation():
+    q = rubric(("sampling blocks backprop", ["can't backpropagate through sampling", "random sampling"], True),
+               ("z = mu + sigma eps", ["mu + sigma * eps"], True))
+    grade = grade_reply(q, "u cant backprop through random sampling so do z = mu + sigma*eps")
+    assert grade.contradicted == ()
+
+
+@pytest.mark.parametrize("reply", ["train: fit weights; val: tune, early stop; test: used once",
+                                   "too big lr -> diverges, too small -> slow, schedules"])
+def test_terse_notes_that_say_how_things_relate_are_not_a_keyword_list(reply):
+    assert not is_keyword_list(reply)
+
+
+def test_chat_contractions_negate_like_their_long_form():
+    assert "ReLU" in grade_reply(ACT, "it doesnt use relu at all").negated
+    assert "ReLU" in grade_reply(ACT, "it doesn't use relu at all").negated
