@@ -92,14 +92,14 @@ async def test_removed_from_group_stops_pushes(tg, run_bot, clock):
 
 
 async def test_a_busy_group_gets_merged_verdicts_instead_of_a_queue(tg, run_bot, clock, monkeypatch):
-    """Telegram allows ~20 messages a minute into one group (shortened here to 3 a second). When
+    """Telegram allows ~20 messages a minute into one group (shortened here to 3 in 0.3 s). When
     30 members answer at once, the first ten get a reply each; after that the group is busy and
     verdicts that are ready while another is being sent go out together, one line each, so
     nobody waits minutes and no update piles up in memory."""
     from bot import limits
 
     monkeypatch.setattr(limits, "GROUP_RATE", 3)
-    monkeypatch.setattr(limits, "GROUP_PERIOD", 1.0)
+    monkeypatch.setattr(limits, "GROUP_PERIOD", 0.3)
     await join_group(tg, run_bot, clock, max_messages_per_second=30)
     n = len(tg.messages_to(GROUP))
     tg.message(ADMIN, "/quiz", GROUP)
