@@ -365,8 +365,10 @@ async def test_in_a_group_replies_to_the_welcome_or_top_are_not_answers(tg, run_
     tg.reply(ALICE, top, "haha nice leaderboard, randomly drops neurons to reduce overfitting", first_name="Alice")
     await tg.processed(app)
     assert len(tg.messages_to(GROUP)) == n and rows(db, "SELECT COUNT(*) FROM attempts") == [(0,)]
+    chat = await reply(tg, ALICE, question, "thanks!", first_name="Alice")  # a reply to the question, but chat
+    assert "waiting for your answer" in chat.text and chat.buttons == []
     verdict = await reply(tg, ALICE, question, right_answer_for(question.text), first_name="Alice")
-    assert "Alice" in verdict.text and "Correct" in verdict.text  # a reply to the question is
+    assert "Alice" in verdict.text and "Correct" in verdict.text  # an answer to the question is graded
     tg.reply(BOB, verdict, "congrats Alice, well explained", first_name="Bob")  # a reply to a verdict is not
     await tg.processed(app)
     assert rows(db, "SELECT user_id FROM attempts") == [(ALICE,)]

@@ -135,7 +135,10 @@ async def handle_answer(update: Update, context: TutorContext, text: str, *, exp
         await give_up_on(context, record, question, user.id, skipped=True, incoming=message)
         return
     if kind in ("chitchat", "question") and not explicit:
-        await reply(context, message, texts.not_an_answer(question, kind), markup=None if group else keyboards.not_an_answer())
+        if group:  # chatter in a group: dropped first when the group's budget runs short
+            await say(update, context, texts.not_an_answer(question, kind), low=True)
+        else:
+            await reply(context, message, texts.not_an_answer(question, kind), markup=keyboards.not_an_answer())
         return
     if kind == "borderline" and not explicit:
         await reply(context, message, texts.is_this_your_answer(question), markup=keyboards.confirm_answer())
