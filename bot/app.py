@@ -30,7 +30,7 @@ from telegram.ext import (
 from content import Bank, load_bank
 from storage import AsyncStore
 
-from . import keyboards, observability, texts
+from . import keyboards, observability, sending, texts
 from .config import Config
 from .context import SERVICES, Clock, Services, TutorApp, TutorContext, cancel_background, services_of, system_clock
 from .errors import on_error
@@ -200,13 +200,17 @@ async def start_app(application: TutorApp, *, poll: bool = True, poll_timeout: i
 async def stop_app(application: TutorApp) -> None:
     """Stop within about `GRACE` seconds whatever Telegram does; unfinished updates stay pending."""
     inbox: Inbox | None = application.bot_data.pop(INBOX, None)
-    if inbox is not None:
-        await inbox.stop()
-    await cancel_background(application)
-    if application.running:
-        await application.stop()
+    sending.stop_retrying(application.bot)
+    # At once, not one after the other: handlers get GRACE seconds while PTB waits for a running
+    # job (a push whose sends are retrying through an outage), so the two waits do not add up.
+    await asyncio.gather(
+        inbox.stop() if inbox is not None else asyncio.sleep(0),
+        cancel_background(application),
+        application.stop() if application.running else asyncio.sleep(0),
+    )
     await post_shutdown(application)
     await application.shutdown()
+    sending.resume_retrying(application.bot)
 
 
 def inbox_of(application: Application) -> Inbox:  # type: ignore[type-arg]

@@ -12,6 +12,12 @@ had fetched. Here, instead of the Updater (`ApplicationBuilder().updater(None)`)
    skipped, never the whole batch), handed to PTB's `process_update` through the application's
    update processor (one learner's updates in order), and marked done when their handlers return.
 
+While the database is slow to store a batch (another process holds the write lock) or cannot
+(a full disk), polling does not stop: after `SLOW_STORE` the batch is handled from memory, and
+polling goes on *without* confirming it, until it is stored. So a lock delays only the writes
+that need it, never /help. A crash before it is stored means Telegram sends it again (a reply
+may be repeated; nothing is lost).
+
 On start, whatever a previous run left pending is handled first. Past `LIMIT` pending updates the
 fetching pauses, and the backlog waits at Telegram, unconfirmed. On stop, fetching ends at once,
 handlers get `GRACE` seconds, and whatever did not finish stays pending for the next start.
@@ -47,6 +53,7 @@ LIMIT = 500  # pending updates before fetching pauses
 BATCH = 100  # updates read from the inbox at a time (and Telegram's own getUpdates maximum)
 POLL_TIMEOUT = 10  # seconds of long polling
 GRACE = 5.0  # seconds handlers get to finish on stop
+SLOW_STORE = 0.1  # seconds a fetched batch may take to store before it is handled from memory
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 KEEP_DONE = timedelta(days=2)  # done ids kept for the dedupe (Telegram keeps updates 24 hours)
 
@@ -72,6 +79,10 @@ class Inbox:
         # Ids finished while the dispatcher's read of the pending rows was under way: that read
         # may predate their done mark, and must not hand them out a second time.
         self._finished_during_read: set[int] = set()
+        self._unstored: dict[int, str] = {}  # polled, not yet stored (so not confirmed): id -> JSON
+        self._memory: set[int] = set()  # handled from memory, not yet marked done
+        self._memory_done: set[int] = set()  # of those, finished before they were stored
+        self._storing: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -97,7 +108,7 @@ class Inbox:
     async def stop(self, grace: float = GRACE) -> None:
         """Stop fetching now; let running handlers finish for `grace` seconds; leave the rest pending."""
         self._stopping = True
-        for task in self._tasks:
+        for task in [*self._tasks, *([self._storing] if self._storing else [])]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._handlers:
@@ -141,12 +152,12 @@ class Inbox:
                     warnings.simplefilter("ignore")
                     batch = await bot.do_api_request(
                         "get_updates",
-                        api_kwargs={"offset": self.offset, "timeout": self.poll_timeout,
+                        api_kwargs={"offset": self.offset, "timeout": 0 if self._unstored else self.poll_timeout,
                                     "allowed_updates": ALLOWED_UPDATES, "limit": BATCH},
                         read_timeout=self.poll_timeout + 10,
                     )
-                await self.accept(batch if isinstance(batch, list) else [])
                 failures = 0
+                await self._take(batch if isinstance(batch, list) else [])
             except (InvalidToken, Conflict) as exc:
                 log.error("getUpdates refused: %s", exc.__class__.__name__)
                 failures += 1
@@ -158,6 +169,65 @@ class Inbox:
                 delay = BACKOFF[min(failures, len(BACKOFF)) - 1]
                 log.warning("fetching updates failed (%s); retry in %.0f s", exc.__class__.__name__, delay)
                 await asyncio.sleep(delay)
+
+    async def _take(self, raw_updates: list[Any]) -> None:
+        """Polled updates: store them, then confirm them (the next offset). If the store takes
+        longer than `SLOW_STORE`, handle them from memory and return, to poll again meanwhile."""
+        for raw in raw_updates:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if isinstance(update_id, int) and update_id >= self.offset:
+                self._unstored.setdefault(update_id, json.dumps(raw))
+        if not self._unstored:
+            return
+        storing = self._storing
+        if storing is None:
+            storing = self._storing = asyncio.create_task(self._store_unstored(), name="inbox-store")
+        done, _ = await asyncio.wait({storing}, timeout=SLOW_STORE)
+        if not done:
+            self._handle_from_memory()
+            await asyncio.wait({storing}, timeout=SLOW_STORE)  # then poll again, for newer updates
+
+    async def _store_unstored(self) -> None:
+        """Store what was polled (retrying with backoff while storage fails); then confirm it, and
+        mark done what was handled from memory meanwhile."""
+        failures = 0
+        try:
+            while self._unstored and not self._stopping:
+                items = sorted(self._unstored.items())
+                try:
+                    await self.store.write(Store.inbox_add, items, services_of(self.application).clock())
+                except StorageError as exc:
+                    failures += 1
+                    delay = BACKOFF[min(failures, len(BACKOFF)) - 1]
+                    log.warning("storing %d update(s) failed (%s); handling them from memory, retry in %.0f s",
+                                len(items), exc, delay)
+                    self._handle_from_memory()
+                    await asyncio.sleep(delay)
+                    continue
+                failures = 0
+                for update_id, _ in items:
+                    self._unstored.pop(update_id, None)
+                self.offset = max(self.offset, items[-1][0] + 1)
+                for update_id in [i for i, _ in items if i in self._memory_done]:
+                    await self._mark_done(update_id)
+                    self._memory_done.discard(update_id)
+                    self._memory.discard(update_id)
+                    self._finished_during_read.add(update_id)
+                self._wake.set()
+        finally:
+            self._storing = None
+
+    def _handle_from_memory(self) -> None:
+        for update_id, payload in sorted(self._unstored.items()):
+            if update_id not in self._memory and update_id not in self.in_flight:
+                self._memory.add(update_id)
+                self._start(update_id, payload, stored=False)
+
+    def _start(self, update_id: int, payload: str | None, *, stored: bool = True) -> None:
+        self.in_flight.add(update_id)
+        task = asyncio.create_task(self._handle(update_id, payload, stored=stored), name=f"update-{update_id}")
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
 
     # ------------------------------------------------------------------ handling
     async def _dispatch_forever(self) -> None:
@@ -172,8 +242,8 @@ class Inbox:
                 await asyncio.sleep(1.0)
                 self._wake.set()
                 continue
-            new = [item for item in pending
-                   if item.update_id not in self.in_flight and item.update_id not in self._finished_during_read]
+            new = [item for item in pending if item.update_id not in self.in_flight
+                   and item.update_id not in self._finished_during_read and item.update_id not in self._memory]
             backlog = len(pending)
             observability.set_inbox_depth(backlog)
             if backlog >= self.limit:
@@ -181,14 +251,11 @@ class Inbox:
             else:
                 self._room.set()
             for item in new:
-                self.in_flight.add(item.update_id)
-                task = asyncio.create_task(self._handle(item.update_id, item.payload), name=f"update-{item.update_id}")
-                self._handlers.add(task)
-                task.add_done_callback(self._handlers.discard)
+                self._start(item.update_id, item.payload)
             if not new and not self.in_flight:
                 self._idle.set()
 
-    async def _handle(self, update_id: int, payload: str | None) -> None:
+    async def _handle(self, update_id: int, payload: str | None, *, stored: bool = True) -> None:
         app = self.application
         try:
             update = parse_update(payload or "{}", app.bot, update_id)
@@ -196,7 +263,11 @@ class Inbox:
                 observability.count_update(observability.update_kind(update))
                 async with self.turns.turn(learner_key(update)):
                     await app.update_processor.process_update(update, app.process_update(update))
-            await self._mark_done(update_id)
+            if stored or update_id not in self._unstored:
+                await self._mark_done(update_id)
+                self._memory.discard(update_id)
+            else:
+                self._memory_done.add(update_id)  # marked done once stored (_store_unstored)
         finally:
             self.in_flight.discard(update_id)
             self._finished_during_read.add(update_id)

@@ -73,12 +73,28 @@ async def with_retries(bot: ExtBot[Any], method: str, chat_id: int | str, params
         except (NetworkError, RetryAfter) as exc:
             if not not_taken(exc):
                 raise FateUnknown(chat_id, exc) from exc
-            if attempt == ATTEMPTS - 1:
+            if attempt == ATTEMPTS - 1 or id(bot) in STOPPING:
                 raise
             delay = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else BACKOFF[attempt]
             log.debug("%s to %s not taken (%s); try %d in %.1f s", method, chat_id, exc.__class__.__name__, attempt + 2, delay)
             await asyncio.sleep(delay)
+            if id(bot) in STOPPING:
+                raise
     raise AssertionError("unreachable")
+
+
+# Bots (by id) whose application is stopping: a send that was not taken is not tried again, so
+# SIGTERM during an outage exits within seconds. The caller keeps what did not go (a daily
+# push's claim, a verdict held back) for the next start.
+STOPPING: set[int] = set()
+
+
+def stop_retrying(bot: ExtBot[Any]) -> None:
+    STOPPING.add(id(bot))
+
+
+def resume_retrying(bot: ExtBot[Any]) -> None:
+    STOPPING.discard(id(bot))
 
 
 async def send(

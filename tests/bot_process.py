@@ -189,6 +189,67 @@ def create_due_chats(db_path, n: int, first: int = 700_000) -> list[int]:
     return ids
 
 
+def create_learners(db_path, n: int, *, first: int, questions_each: int, first_message: int,
+                    question_ids: list[str]) -> dict[int, list[int]]:
+    """n registered learners (not subscribed to the push), each with `questions_each` open quiz
+    questions (message ids from `first_message` on); returns learner -> question message ids."""
+    now = datetime.now(UTC)
+    store = Store.open(db_path)
+    learners: dict[int, list[int]] = {}
+    try:
+        for i in range(n):
+            user = first + i
+            store.touch_user(user, f"learner {i}", None, "en", now)
+            store.ensure_chat(user, "private", "", now, "UTC", "09:00")
+            store.update_chat_settings(user, now, subscribed=False)
+            learners[user] = []
+            for k in range(questions_each):
+                message_id = first_message + i * questions_each + k
+                store.record_question_message(user, message_id, question_ids[(i + k) % len(question_ids)], "quiz", user, now)
+                learners[user].append(message_id)
+    finally:
+        store.close()
+    return learners
+
+
+def bot_message(tg, chat_id: int, message_id: int, *, buttons: list[str] = ()) -> dict:
+    """The bot's question message `message_id` as Telegram attaches it to a reply or a press."""
+    from tests.fake_telegram import BOT_ID, BOT_USERNAME
+
+    message = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": tg.chat_of(chat_id),
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME},
+        "text": "❓ Question",
+    }
+    if buttons:
+        message["reply_markup"] = {"inline_keyboard": [[{"text": d, "callback_data": d} for d in buttons]]}
+    return message
+
+
+def answer(tg, user: int, question_message_id: int, text: str = "it regularises the network and reduces overfitting") -> int:
+    """The learner replies to one of their question messages; returns the reply's message id."""
+    tg.message(user, text, reply_to=bot_message(tg, user, question_message_id))
+    return tg.updates[-1]["message"]["message_id"]
+
+
+def attempts(db_path) -> Counter:
+    """Stored attempts by (user, question message)."""
+    with sqlite3.connect(db_path) as conn:
+        return Counter(conn.execute("SELECT user_id, question_message_id FROM attempts").fetchall())
+
+
+def replies(tg) -> Counter:
+    """The bot's messages by (chat, the message they reply to)."""
+    return Counter((s.chat_id, s.reply_to) for s in tg.sent if s.method == "sendMessage" and s.reply_to is not None)
+
+
+def pending_updates(db_path) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL").fetchone()[0]
+
+
 def daily_counts(tg, chat_ids) -> Counter:
     wanted = set(chat_ids)
     return Counter(s.chat_id for s in tg.sent if s.method == "sendMessage" and s.chat_id in wanted and "Question of the day" in s.text)

@@ -15,8 +15,9 @@ Three switches make it behave like Telegram under pressure (docs/RELIABILITY.md 
   one group (negative chat id). A call beyond them is answered 429 with `retry_after` (the whole
   seconds until the window has room) and counted in `too_many`; it does not take effect.
 * `start_outage(kind)` / `end_outage()` / `outage(seconds, kind)` — Telegram unreachable:
-  "refused" closes the listening socket and every idle connection, so new requests get
-  *connection refused* (proof that nothing was taken); "502" answers every call 502 Bad Gateway.
+  "refused" closes the listening socket, so a new connection is *refused* (and a request on a
+  connection opened before is answered 502); "502" answers every call 502 Bad Gateway. Both
+  prove to the client that nothing was taken.
 * `slow=seconds` — every message-sending call takes effect at once (the learner sees it) but is
   answered only after `slow` seconds: longer than PTB's 5 s read timeout, the bot cannot know.
 """
@@ -148,17 +149,18 @@ class FakeTelegram:
 
     # ---------------------------------------------------------------- outages
     async def start_outage(self, kind: str = "refused") -> None:
-        """Telegram unreachable until `end_outage()`. "refused": stop listening and close every
-        idle connection (a request being handled still gets its answer); "502": answer every
-        call 502 Bad Gateway."""
+        """Telegram unreachable until `end_outage()`. "refused": stop listening, so a new
+        connection is refused (a request on a connection opened before gets 502); "502": answer
+        every call 502 Bad Gateway. Requests being handled when it starts still get their answer."""
         if kind not in ("refused", "502"):
             raise ValueError(f"unknown outage kind {kind!r}")
         self.outage_kind = kind
         if kind == "refused" and self._site is not None:
             await self._site.stop()
             self._site = None
-            if self._runner is not None and self._runner.server is not None:
-                self._runner.server.pre_shutdown()  # idle keep-alive connections: closed now
+            # Connections already open stay open, and a request on one is answered 502 (see
+            # `_handle_counted`): closing them would race a request being written, whose fate
+            # the client could not know. Either way, nothing sent during the outage is taken.
 
     async def end_outage(self) -> None:
         if self.outage_kind == "refused" and self._runner is not None:

@@ -46,6 +46,7 @@ class DailyPush:
         self.lock = asyncio.Lock()
         self.in_flight = asyncio.Semaphore(IN_FLIGHT)
         self.outcomes: Counter[str] = Counter()
+        self.first_run = True
 
 
 def state_of(context: TutorContext) -> DailyPush:
@@ -67,7 +68,10 @@ async def tick(context: TutorContext) -> None:
 async def run_once(context: TutorContext, push: DailyPush) -> Counter[str]:
     store, now = context.store, context.now()
     push.outcomes.clear()
-    for delivery in await store.read(Store.pending_deliveries, now - RETRY_AFTER):
+    # Claims an earlier run left pending (a crash, or sends that failed before a stop) are not in
+    # flight in this process: retry them at once, not RETRY_AFTER later.
+    cutoff, push.first_run = (now if push.first_run else now - RETRY_AFTER), False
+    for delivery in await store.read(Store.pending_deliveries, cutoff):
         await retry_claim(context, push, delivery.chat_id, delivery.local_date, delivery.question_id, now)
     seen: set[int] = set()
     while True:
