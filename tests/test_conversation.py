@@ -389,6 +389,11 @@ async def test_only_the_member_who_answered_may_dispute(tg, run_bot, db):
     await tg.wait_for(lambda: len(tg.callback_answers) == 2, what="Alice's thanks")
     assert tg.callback_answers[-1]["text"] == texts.DISPUTE_THANKS
     assert rows(db, "SELECT user_id, reply FROM disputes") == [(ALICE, "it is about neurons somehow")]
+    confirm = await say(tg, ALICE, "/forget")  # the dispute is Alice's: her /forget erases it
+    tg.press(ALICE, confirm, keyboards.FORGET_YES)
+    await tg.wait_for(lambda: tg.messages_to(ALICE, "editMessageText"), what="the erasure")
+    await tg.processed(app)
+    assert rows(db, "SELECT COUNT(*) FROM disputes") == [(0,)]
 
 
 async def test_a_non_admins_refusal_says_what_was_refused(tg, run_bot, db):
