@@ -369,6 +369,7 @@ async def test_in_a_group_replies_to_the_welcome_or_top_are_not_answers(tg, run_
     assert "waiting for your answer" in chat.text and chat.buttons == []
     verdict = await reply(tg, ALICE, question, right_answer_for(question.text), first_name="Alice")
     assert "Alice" in verdict.text and "Correct" in verdict.text  # an answer to the question is graded
+    assert title(question.text) in verdict.text  # and the verdict names the question
     tg.reply(BOB, verdict, "congrats Alice, well explained", first_name="Bob")  # a reply to a verdict is not
     await tg.processed(app)
     assert rows(db, "SELECT user_id FROM attempts") == [(ALICE,)]
