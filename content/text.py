@@ -56,6 +56,7 @@ _ABBREVIATIONS = (("e.g.", "eg"), ("i.e.", "ie"), ("etc.", "etc"), ("vs.", "vs")
 _SENTENCE_ENDS = frozenset(".;:!?\n")
 _CURLY = ("\u2019", "\u2018", "\u02bc")
 _NT_RE = re.compile(r"(\w)n't\b")
+_COMBINING_RE = re.compile("[\u0300-\u036f]")
 
 # British -ise/-isation spellings are folded to -ize/-ization before stemming; applied to both
 # sides, so only the consistency matters, not linguistic accuracy.
@@ -93,6 +94,8 @@ def normalize(text: str) -> str:
         for curly in _CURLY:  # str.replace runs in C; a translate table with a dict is slower
             text = text.replace(curly, "'")
         text = text.casefold()
+        if _COMBINING_RE.search(text):  # x̂, ŷ: the hat is notation, the letter is the word
+            text = _COMBINING_RE.sub("", text)
     text = replace_patterns(text)
     if "n't" in text:
         text = text.replace("can't", "can not").replace("won't", "will not")

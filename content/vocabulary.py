@@ -84,9 +84,12 @@ VOCABULARY = read_vocabulary()
 def _notation_table(vocab: Vocabulary) -> tuple[re.Pattern | None, dict[str, str]]:
     table: dict[str, str] = {}
     for words, symbols in vocab.notation:
+        # a word is padded so it never glues to its neighbours; a one-character stand-in ("-" for
+        # the minus sign, "d" for ∂) is not, so "∂L/∂w" still reads "dL/dw"
+        out = words if len(words) == 1 else f" {words} "
         for symbol in symbols:
-            table[symbol] = f" {words} "
-            table.setdefault(symbol.lower(), f" {words} ")
+            table[symbol] = out
+            table.setdefault(symbol.lower(), out)
     if not table:
         return None, table
     # Longest symbol first, so "**2" wins over "*".
@@ -186,17 +189,23 @@ class Phrasebook:
         word is classified once per process (set operations in C after that), so a long reply
         costs little more than a short one.
         """
-        from .text import fast_stem
-
-        distinct = set(words)
-        new = distinct - self._others
-        new.difference_update(self._starts)
-        if new:
-            self._classify(new)
-        hits = distinct.intersection(self._starts)
+        starts, others = self._starts, self._others
+        if len(words) < 16:  # an alias: plain lookups beat building sets
+            new = {w for w in words if w not in starts and w not in others}
+            if new:
+                self._classify(new)
+            hits = {w for w in words if w in starts}
+        else:
+            distinct = set(words)
+            new = distinct - others
+            new.difference_update(starts)
+            if new:
+                self._classify(new)
+            hits = distinct.intersection(starts)
         if not hits:
             return None
-        starts = self._starts
+        from .text import fast_stem
+
         out: list[str] = []
         first_of: list[int] = []  # per new word: the first and last old word it stands for
         last_of: list[int] = []
