@@ -46,6 +46,11 @@ _CHITCHAT = {"hi", "hello", "hey", "yo", "thanks", "thank you", "thx", "ty", "ok
              "thinking", "brb", "👍", "🙏", "ok thanks", "ok thank you", "thanks!", "what?", "huh"}
 _CHATTY_OPENERS = ("hmm", "let me think", "wait", "hold on", "give me a", "one sec", "thanks", "thank you",
                    "hi ", "hello", "hey ", "ok ", "okay ")
+# Words that carry no answer: a message made only of these is chat ("hmm let me think about this one").
+_FILLER = frozenset("""a about ah also an and any are be bit brb but can could do doing for get give go going got
+    gonna guess haha hang hello hey hi hm hmm hold i i'll i'm idea im is it it's just k kk let lol me minute moment
+    my need now oh ok okay on one please second sec so sorry sure thank thanks that the think thinking this thx to
+    try ty uh um umm wait what well will with yeah yes yo you""".split())
 _QUESTION_WORDS = ("what", "why", "how", "can you", "could you", "is it", "does", "do you", "which", "explain")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -70,7 +75,7 @@ def classify_message(text: str) -> MessageKind:
     words = words_of(plain)
     if not words or plain in _CHITCHAT:
         return "chitchat"
-    if len(words) <= 6 and any(plain.startswith(o) for o in _CHATTY_OPENERS):
+    if all(w in _FILLER for w in words) or (len(words) <= 6 and any(plain.startswith(o) for o in _CHATTY_OPENERS)):
         return "chitchat"
     if text.strip().endswith("?") and len(words) <= 12 and plain.startswith(_QUESTION_WORDS):
         return "question"
