@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError
 
 from storage import StorageError
 
@@ -55,7 +55,8 @@ async def on_error(update: object, context: TutorContext) -> None:
     if isinstance(error, FateUnknown):
         log.warning("update %s: %s; not sent again", update_id, error)
         return
-    if isinstance(error, NetworkError):  # Telegram unreachable: an apology would not get through either
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Telegram unreachable: an apology would not get through either
         log.warning("update %s: Telegram unreachable (%s); what was stored is delivered later", update_id,
                     error.__class__.__name__)
         return

@@ -54,7 +54,7 @@ def not_taken(exc: BaseException) -> bool:
     """True if `exc` proves Telegram did not take the request, so sending again is safe."""
     if isinstance(exc, RetryAfter):
         return True
-    if not isinstance(exc, NetworkError):  # TimedOut is a NetworkError too
+    if isinstance(exc, BadRequest) or not isinstance(exc, NetworkError):  # PTB's BadRequest is a NetworkError
         return False
     if isinstance(exc.__cause__, NOT_SENT_CAUSES):
         return True  # never connected, or never got a connection
@@ -70,6 +70,8 @@ async def with_retries(bot: ExtBot[Any], method: str, chat_id: int | str, params
         try:
             with observed_send():
                 return await call(chat_id=chat_id, **params)
+        except BadRequest:
+            raise  # Telegram refused it (400): the caller decides, nothing to retry
         except (NetworkError, RetryAfter) as exc:
             if not not_taken(exc):
                 raise FateUnknown(chat_id, exc) from exc

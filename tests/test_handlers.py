@@ -160,12 +160,6 @@ async def test_the_same_update_twice_is_handled_once(app):
     assert await feed(app, payload) == []
 
 
-BAD_REQUEST_RETRIED = pytest.mark.xfail(
-    strict=True, reason="bot/sending.py with_retries: PTB's BadRequest is a NetworkError without a cause, so "
-                        "not_taken() is True and a 400 is sent up to 5 times (the README says never)")
-
-
-@BAD_REQUEST_RETRIED
 async def test_a_bad_request_is_not_retried(app):
     """The retry policy (bot/sending.py): a 400 proves Telegram refused the message; sending it
     again cannot help. (PTB's BadRequest is a NetworkError subclass: it must not count as one

@@ -84,8 +84,6 @@ def token_forms(token: str) -> list[str]:
     return [token, quote(token, safe=""), secret]
 
 
-@pytest.mark.xfail(strict=True, reason="bot/sending.py retries a 400 (BadRequest is a NetworkError), so the "
-                                       "injected 400 never fails the handler and nothing is logged (test_handlers)")
 async def test_token_never_appears_in_logs_or_messages(tg, tmp_path, bot_processes):  # noqa: F811
     """DEBUG logging and faults that make the bot log errors with tracebacks, then a token
     Telegram rejects: every line the process writes, and every message it sends, is clean."""
