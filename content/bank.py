@@ -525,6 +525,9 @@ def read_bank(
             first_seen[q.id] = path.name
             questions.append(q)
     problems.extend(vocabulary_problems())
+    from .grading import index_words
+
+    index_words(questions)
     if check:
         _check_answers(questions, problems)
         _check_near_duplicates(questions, problems)

@@ -512,6 +512,17 @@ class _AliasWords:
 _ALIAS_WORDS = _AliasWords()
 
 
+def index_words(questions) -> None:
+    """Register every alias and misconception word of `questions` at once (the loader calls it):
+    a question indexed later then adds no word, so the reply-word cache is never cleared."""
+    id_of = _ALIAS_WORDS.id_of
+    for q in questions:
+        for term in q.key_terms:
+            for v in (*term.variants, *term.misconception_variants):
+                for t in v.tokens:
+                    id_of(t)
+
+
 class _QuestionIndex:
     """A question's rubric prepared for matching: each alias and misconception as the ids of its
     words (in the shared `_AliasWords`), and the core/detail split."""
@@ -588,20 +599,32 @@ def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[t
     return best, False
 
 
-def variant_covers(variant: Variant, text: str) -> bool:
-    """Whether one prepared alias matches (un-negated) the whole of `text`, every content word of
-    it: `content check` uses it to find an alias that states one of its term's misconceptions."""
+def aliases_stating(term: KeyTerm) -> list[tuple[str, str]]:
+    """(alias, misconception) pairs where an alias of `term` matches the whole of one of its
+    misconceptions, every content word of it: `content check` rejects such an alias, which would
+    credit the opposite claim. (An alias that is only part of a misconception is fine: where both
+    match a reply, the misconception wins.)"""
     from .bank import KeyTerm as _KeyTerm
 
-    q = Question("check", "intermediate", ("check",), "", "", (_KeyTerm(variant.text, (), variants=(variant,)),))
-    prepared = _Reply(normalize(text))
-    if not prepared.content:
-        return False
+    if not term.misconceptions:
+        return []
+    q = Question("check", "intermediate", ("check",), "", "", (_KeyTerm(term.term, (), variants=term.variants),))
     index = _QuestionIndex(q)
-    positions = prepared.match_tokens()
-    joined = prepared.joined_pairs(index.joinable)
-    match, _ = _first_match(prepared, index.term_variants[0], positions, set(positions), joined)
-    return match is not None and match[0] == 0 and match[1] == len(prepared.content) - 1
+    found: list[tuple[str, str]] = []
+    for said in term.misconceptions:
+        prepared = _Reply(normalize(said))
+        if not prepared.content:
+            continue
+        positions = prepared.match_tokens()
+        present = set(positions)
+        joined = prepared.joined_pairs(index.joinable)
+        whole = len(prepared.content) - 1
+        for entry in index.term_variants[0]:
+            match, _ = _first_match(prepared, (entry,), positions, present, joined)
+            if match is not None and match[0] == 0 and match[1] == whole:
+                found.append((entry[0].text, said))
+                break
+    return found
 
 
 def grade_reply(question: Question, reply: str) -> Grade:
