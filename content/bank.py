@@ -525,9 +525,9 @@ def read_bank(
             first_seen[q.id] = path.name
             questions.append(q)
     problems.extend(vocabulary_problems())
-    from .grading import index_words
+    from .grading import index_questions
 
-    index_words(questions)
+    index_questions(questions)
     if check:
         _check_answers(questions, problems)
         _check_near_duplicates(questions, problems)

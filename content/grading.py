@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from operator import itemgetter
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal
@@ -512,15 +513,12 @@ class _AliasWords:
 _ALIAS_WORDS = _AliasWords()
 
 
-def index_words(questions) -> None:
-    """Register every alias and misconception word of `questions` at once (the loader calls it):
-    a question indexed later then adds no word, so the reply-word cache is never cleared."""
-    id_of = _ALIAS_WORDS.id_of
+def index_questions(questions) -> None:
+    """Index every question of a bank at once (the loader calls it): its words all enter the
+    shared `_AliasWords` before any reply is graded, so the reply-word cache is never cleared,
+    and grading never builds an index (memory stays flat while the bot runs)."""
     for q in questions:
-        for term in q.key_terms:
-            for v in (*term.variants, *term.misconception_variants):
-                for t in v.tokens:
-                    id_of(t)
+        _index_of(q)
 
 
 class _QuestionIndex:
@@ -528,18 +526,20 @@ class _QuestionIndex:
     words (in the shared `_AliasWords`), and the core/detail split."""
 
     def __init__(self, question: Question):
-        id_of = _ALIAS_WORDS.id_of
-        tokens: dict[AliasToken, None] = {}
+        id_of, known = _ALIAS_WORDS.id_of, _ALIAS_WORDS.ids.get
+        norm_of = itemgetter(0)  # AliasToken.norm
 
         def prepared(variants: tuple[Variant, ...], gap: int):
             # (variant, its word ids, the set of them, the norm a joined pair may stand for,
             #  the gap allowed between its words, whether it carries its own negation)
             out = []
             for v in variants:
-                tokens.update(dict.fromkeys(v.tokens))
-                vids = tuple(id_of(t) for t in v.tokens)
-                own = any(t.norm in NEGATORS for t in v.tokens)
-                out.append((v, vids, frozenset(vids), v.tokens[0].norm if len(vids) == 1 else None, 0 if own else gap, own))
+                toks = v.tokens
+                vids = tuple(map(known, toks))
+                if None in vids:  # a word no question had before
+                    vids = tuple(map(id_of, toks))
+                own = not NEGATORS.isdisjoint(map(norm_of, toks))
+                out.append((v, vids, frozenset(vids), toks[0].norm if len(vids) == 1 else None, 0 if own else gap, own))
             return tuple(out)
 
         self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
@@ -549,6 +549,7 @@ class _QuestionIndex:
         self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
         self.term_joinable = [frozenset(v.tokens[0].norm for v in term.variants if len(v.tokens) == 1 and not v.tokens[0].exact)
                               for term in question.key_terms]
+        tokens = set().union(*(v.tokens for term in question.key_terms for v in (*term.variants, *term.misconception_variants)))
         self.joinable = frozenset(t.norm for t in tokens if not t.exact and len(t.norm) >= 4)
         self.negative_meaning = [any(v[5] for v in variants) for variants in self.term_variants]
         core = set(map(id, question.core_terms))

@@ -109,6 +109,8 @@ def replace_symbols(text: str) -> str:
 
 def replace_patterns(text: str) -> str:
     """|w|, ||w||, dL/dw (after lower-casing)."""
+    if "|" not in text and "/" not in text and "‖" not in text:  # most texts: nothing to do
+        return text
     for triggers, pattern, repl in _PATTERNS:
         if any(t in text for t in triggers):
             text = pattern.sub(repl, text)
@@ -178,7 +180,7 @@ class Phrasebook:
             entries = self.first.get(fast_stem(w))
             if entries:
                 self._starts[w] = entries
-            else:
+            elif len(w) <= 40:  # no real word is longer: junk is looked up again, never kept
                 self._others.add(w)
 
     def rewrite(self, words: list[str], sentences: list[int] | None = None):
