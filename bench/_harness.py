@@ -1,14 +1,15 @@
-"""Shared pieces of the end-to-end benchmarks (answer_cost, latency, fanout).
+"""Shared pieces of the end-to-end benchmarks (fanout, latency).
 
-* `Fake`: the test suite's fake Bot API server (tests/fake_telegram.py) plus what a benchmark
-  needs: the moment each reply arrives (perf_counter, the same clock as `handed_out`), replies
-  indexed by the message they answer, messages indexed by chat (the base class scans a list).
-* `BotProcess`: the bot (or the echo baseline) as a child process of *this* Python, so its CPU
-  (utime + stime of all its threads, from /proc) and peak RSS are its own and the fake server's
+* `Fake`: the test suite's fake Bot API server (tests/fake_telegram.py; `strict=True` enforces
+  Telegram's limits and answers 429 beyond them) plus what a benchmark needs: the moment each
+  reply arrives (perf_counter), replies indexed by the message they answer, messages by chat.
+* `BotProcess`: the bot (`python -m bot.cli run`) as a child process of *this* Python, so its
+  CPU (utime + stime of all its threads, from /proc) and RSS are its own and the fake server's
   work, done here in the benchmark process, is not counted.
-* `echo_main`: the baseline, a bare python-telegram-bot application that replies with the text
-  it got (`python bench/_harness.py echo`), no grading and no storage.
 * `realistic_reply`: a learner's answer made from a question's model answer and key terms.
+* `due_chats_env` / `create_due_chats`: chats whose daily push is due as soon as the bot starts.
+
+The CPU-ratio benchmark against an echo bot (answer_cost.py, compare.py) is retired (issue 16).
 
 Everything talks to 127.0.0.1 only.
 """
@@ -144,14 +145,11 @@ def quiet_push_env(now: datetime | None = None) -> dict[str, str]:
 
 
 class BotProcess:
-    """The bot (`python -m bot.cli run`) or the echo baseline as a child process."""
+    """The bot (`python -m bot.cli run`) as a child process."""
 
-    def __init__(self, fake: Fake, *, kind: str = "bot", env: dict[str, str] | None = None,
-                 workdir: Path, name: str | None = None, tweaks: list[str] | None = None):
+    def __init__(self, fake: Fake, *, env: dict[str, str] | None = None, workdir: Path, name: str = "bot"):
         self.fake = fake
-        self.tweaks = list(tweaks or [])  # e.g. ["--pool", "8"]: see apply_tweaks
-        self.kind = kind
-        self.name = name or kind
+        self.name = name
         self.log_path = workdir / f"{self.name}.log"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TUTOR_", "TELEGRAM_"))},
@@ -168,13 +166,10 @@ class BotProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    async def start(self, timeout: float = 60) -> "BotProcess":
-        if self.kind == "bot" and not self.tweaks:
-            cmd = [sys.executable, "-m", "bot.cli", "run"]
-        else:  # the echo baseline, or the bot with framework settings overridden (experiments)
-            cmd = [sys.executable, str(Path(__file__).resolve()), self.kind, *self.tweaks]
+    async def start(self, timeout: float = 60) -> BotProcess:
+        cmd = [sys.executable, "-m", "bot.cli", "run"]
         self.fake.calls.clear()
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 — closed in stop()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             await wait_until(lambda: self.fake.got_getupdates() or self.proc.poll() is not None, timeout, f"{self.name} to poll")
@@ -240,7 +235,7 @@ class Meter:
     def __init__(self, bot: BotProcess):
         self.bot = bot
 
-    def __enter__(self) -> "Meter":
+    def __enter__(self) -> Meter:
         self.threads0 = thread_cpu_seconds(self.bot.pid)
         self.wall0, self.cpu0, self.self0 = time.perf_counter(), self.bot.cpu(), self_cpu_seconds()
         self.peers0 = set(self.bot.fake.peers)
@@ -317,160 +312,51 @@ def workdir(prefix: str) -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix=prefix)
 
 
-# ------------------------------------------------------------------------------------------ echo bot
-def echo_main() -> int:
-    """The baseline: python-telegram-bot with one MessageHandler that replies with the text.
+def create_due_chats(db_path: Path, private: int, groups: int = 0, first: int = 5_000_000) -> list[int]:
+    """`private` chats and `groups` groups, all due for their daily push at once (00:00 in a zone
+    where it is about noon, so the local day cannot end during a run)."""
+    from content.calendar import parse_tz
+    from storage.store import Store
 
-    Same framework settings as the bot (bot/app.py: 16 concurrent updates, its HTTP layer —
-    bot/http.py's JSON bodies on a pool of `bot.http.CONNECTIONS` connections —, polling, link
-    previews off) and the same rate limiter configuration (bot.app.rate_limiter, from
-    TUTOR_MAX_MESSAGES_PER_SECOND). PTB's own processor runs the 16 updates, not the bot's
-    per-learner one, and PTB's own getUpdates and send_message: what the bot does differently
-    there (bot/ordering.py, bot/tutor_bot.py) is part of what it costs, or saves.
-    """
-    import logging
-
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
-    from telegram.ext import ApplicationBuilder, Defaults, MessageHandler, filters
-
-    from bot import http
-    from bot.config import load_config
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    config = load_config()
-
-    pad = int(os.environ.get("BENCH_ECHO_CHARS") or 0)  # experiment: a reply as long as the bot's verdicts
-
-    async def echo(update: Update, context) -> None:
-        message = update.effective_message
-        extra = {}
-        text = message.text
-        if pad:  # the text repeated to `pad` characters, as HTML, with one inline button (like a verdict)
-            text = html.escape((text + " ") * (pad // max(1, len(text)) + 1), quote=False)[:pad]
-            extra = {"parse_mode": "HTML", "reply_markup": InlineKeyboardMarkup([[InlineKeyboardButton("🙋 I think I was right", callback_data="d:1")]])}
-        await context.bot.send_message(
-            message.chat_id, text,
-            reply_parameters=ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True), **extra,
-        )
-
-    builder = (
-        ApplicationBuilder()
-        .token(config.token)
-        .base_url(config.base_url)
-        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .concurrent_updates(16)
-        .request(http.JSONRequest(connection_pool_size=http.CONNECTIONS, pool_timeout=5.0))
-        .get_updates_request(http.JSONRequest(connection_pool_size=1))
-    )
-    if os.environ.get("BENCH_ECHO_INTAKE"):  # experiment: the bot's bounded intake (bot/intake.py)
-        from bot.intake import BoundedUpdateQueue
-
-        builder = builder.update_queue(BoundedUpdateQueue())
-    if config.max_messages_per_second > 0:
-        from bot.app import rate_limiter  # the bot's own limiter settings (imported only when used)
-
-        builder = builder.rate_limiter(rate_limiter(config))
-    app = builder.build()
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    app.run_polling(allowed_updates=[Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER],
-                    drop_pending_updates=False)
-    return 0
+    now = datetime.now(UTC)
+    offset = 12 - now.hour
+    tz = parse_tz(f"{offset:+d}") if offset else "UTC"
+    store = Store.open(db_path)
+    ids = [first + i for i in range(private)] + [-(first + i) for i in range(groups)]
+    try:
+        for chat_id in ids:
+            if chat_id > 0:
+                store.touch_user(chat_id, f"learner {chat_id}", None, "en", now)
+            store.ensure_chat(chat_id, "private" if chat_id > 0 else "group", "" if chat_id > 0 else "Study group",
+                              now, tz, "00:00")
+    finally:
+        store.close()
+    return ids
 
 
-def worker_store() -> None:
-    """Experiment (the baseline for storage/aio.py's ON_LOOP): every AsyncStore call runs on the
-    storage worker thread, as all of them did before, none on the event loop."""
-    import storage.aio as aio
+def create_learners(db_path: Path, n: int, bank, first: int = 6_000_000, first_message: int = 70_000_000) -> dict[int, tuple[int, object]]:
+    """n registered learners (not subscribed), each with one open quiz question: user -> (message id, question)."""
+    from storage.store import Store
 
-    open_store = aio.AsyncStore.open.__func__
-
-    async def open_on_worker(cls, path, *, verify=True, on_loop=aio.ON_LOOP):
-        return await open_store(cls, path, verify=verify, on_loop=frozenset())
-
-    aio.AsyncStore.open = classmethod(open_on_worker)
-
-
-def apply_tweaks(argv: list[str]) -> None:
-    """Experiments without touching bot/: override PTB settings the code under test chose.
-
-    --pool N           bot.http.CONNECTIONS: the HTTP connection pool of the bot, and of the echo
-                       (which uses the bot's request class and pool)
-    --concurrency N    ApplicationBuilder.concurrent_updates(N)
-    --limiter bucket   the limiter the bot used before bot/ratelimit.py: PTB's AIORateLimiter as a
-                       bucket of one (1 message every 1/rate s, 1 every 3 s per group)
-    --worker-store     every AsyncStore call runs on the storage thread, none on the event loop
-                       (storage/aio.py's ON_LOOP off: what the hand-offs to the thread cost)
-    --uvloop           uvloop's event loop instead of asyncio's (needs `uv run --with uvloop`)
-    --gc-threshold N   gc.set_threshold(N) (Python's default: 700 allocations per young collection)
-    --echo-intake      the echo takes updates through the bot's BoundedUpdateQueue (bot/intake.py);
-                       the bot has it anyway
-    Applied by setting module attributes (bot.http.CONNECTIONS), wrapping ApplicationBuilder.build,
-    bot.app.rate_limiter or AsyncStore.open, so bot.app.build_application itself runs unchanged.
-    """
-    import argparse
-
-    from telegram.ext import ApplicationBuilder
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pool", type=int)
-    parser.add_argument("--concurrency", type=int)
-    parser.add_argument("--limiter", choices=("bucket",))
-    parser.add_argument("--worker-store", action="store_true")
-    parser.add_argument("--uvloop", action="store_true")
-    parser.add_argument("--gc-threshold", type=int)
-    parser.add_argument("--echo-intake", action="store_true")
-    args = parser.parse_args(argv)
-    if args.echo_intake:
-        os.environ["BENCH_ECHO_INTAKE"] = "1"  # read by echo_main
-    if args.gc_threshold:
-        import gc
-
-        gc.set_threshold(args.gc_threshold)
-    if args.uvloop:
-        import asyncio
-
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    build = ApplicationBuilder.build
-    if args.pool:  # the bot's pool, and so the echo's (echo_main reads it)
-        import bot.http
-
-        bot.http.CONNECTIONS = args.pool
-    if args.worker_store:
-        worker_store()
-    if args.limiter == "bucket":
-        import bot.app as app_module
-        from telegram.ext import AIORateLimiter
-
-        def bucket_rate_limiter(config):
-            if config.max_messages_per_second <= 0:
-                return None
-            return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / config.max_messages_per_second,
-                                  group_max_rate=1, group_time_period=3, max_retries=5)
-
-        app_module.rate_limiter = bucket_rate_limiter
-
-    def patched(self):
-        if args.concurrency:
-            self.concurrent_updates(args.concurrency)
-        return build(self)
-
-    ApplicationBuilder.build = patched
+    now = datetime.now(UTC)
+    store = Store.open(db_path)
+    out = {}
+    try:
+        for i in range(n):
+            user, question = first + i, bank.questions[i % len(bank.questions)]
+            store.touch_user(user, f"learner {i}", None, "en", now)
+            store.ensure_chat(user, "private", "", now, "UTC", "09:00")
+            store.update_chat_settings(user, now, subscribed=False)
+            store.record_question_message(user, first_message + i, question.id, "quiz", user, now)
+            out[user] = (first_message + i, question)
+    finally:
+        store.close()
+    return out
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["echo"]:
-        apply_tweaks(sys.argv[2:])
-        raise SystemExit(echo_main())
-    if sys.argv[1:2] == ["bot"]:
-        apply_tweaks(sys.argv[2:])
-        from bot.cli import main as bot_main
+def question_message(fake: Fake, chat_id: int, message_id: int) -> dict:
+    """The bot's question message as Telegram attaches it to a learner's reply."""
+    from tests.fake_telegram import BOT_ID, BOT_USERNAME
 
-        raise SystemExit(bot_main(["run"]))
-    print("usage: python bench/_harness.py echo|bot [--pool N] [--concurrency N] [--limiter bucket] [--worker-store] [--uvloop]"
-          " [--gc-threshold N] [--echo-intake]"
-          "  (the benchmarks start these)",
-          file=sys.stderr)
-    raise SystemExit(2)
+    return {"message_id": message_id, "date": int(time.time()), "chat": fake.chat_of(chat_id),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tutor", "username": BOT_USERNAME}, "text": "Question"}
