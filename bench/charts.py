@@ -11,7 +11,8 @@ Every render goes through `render_in_worker`, from a running event loop, as the 
   Target (issue 20): p99 < 300 ms.
 * Loop lag while rendering (a separate run after the RSS one, so its list of samples does not
   count as growth): a coroutine that asks to wake every 5 ms records how late it wakes. A render
-  that held the loop (or the GIL for long) would show here as a lag near its length.
+  that held the loop (or the GIL for long) would show here as a lag near its length. The same
+  probe for 10 s without renders first: on a busy machine the loop is late without any help.
 * RSS (VmRSS from /proc, the resident set now, not the peak): before matplotlib is imported,
   after the first render (the import), after 50 warm-up renders, then every 100 renders up to
   N. The slope is the least-squares fit over those samples, in KiB per 100 renders. Target: no
@@ -178,13 +179,16 @@ async def main_async(n: int) -> None:
           f"(max {max(k for _, k in samples) / 1024:.1f}); slope {slope:+.1f} KiB per 100 renders")
 
     m = max(100, n // 5)
+    with LagProbe() as idle:  # the baseline: how late the loop wakes on this machine with no render
+        await asyncio.sleep(10)
     with LagProbe() as probe:
         inside, around, cpu, png = await timed_renders(render_leaderboard, board, m)
         await timed_renders(render_stats, stats, m)
     print(f"\n{m} x /top (2 x 10 rows), in the worker: {ms(inside)}   "
           f"({png_size(png)[0]}x{png_size(png)[1]} px, {len(png) / 1024:.1f} KiB)")
     print(f"{'':{len(str(m))}}   CPU time of the worker:     {ms(cpu)}")
-    print(f"\nloop lag during {m} /top and {m} /stats renders ({len(probe.lags)} wake-ups): {ms(probe.lags)}")
+    print(f"\nloop lag, 10 s without renders ({len(idle.lags)} wake-ups):        {ms(idle.lags)}")
+    print(f"loop lag during {m} /top and {m} /stats renders ({len(probe.lags)} wake-ups): {ms(probe.lags)}")
 
 
 async def threads_async(k: int, rounds: int) -> None:

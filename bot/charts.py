@@ -198,15 +198,19 @@ def _plural(n: int, word: str) -> str:
 
 # ------------------------------------------------------------------------------- matplotlib side
 _mpl_lock = threading.Lock()
+_mpl_loaded = False
 
 
 def _load_matplotlib() -> None:
-    """Import matplotlib once, with the Agg backend set explicitly (pyplot is never used)."""
+    """Import matplotlib once, with the Agg backend set explicitly. (Not `get_backend()` to check
+    first: resolving the automatic backend imports pyplot, which nothing here uses.)"""
+    global _mpl_loaded
     with _mpl_lock:
-        import matplotlib
+        if not _mpl_loaded:
+            import matplotlib
 
-        if matplotlib.get_backend().lower() != "agg":
             matplotlib.use("Agg")
+            _mpl_loaded = True
 
 
 @lru_cache(maxsize=1)

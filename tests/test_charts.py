@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import random
 import struct
+import sys
 import threading
 import warnings
 import zlib
@@ -210,6 +211,14 @@ def test_a_month_starting_in_the_last_column_is_not_labelled_off_the_edge() -> N
     with Image.open(BytesIO(png)) as image:
         right_margin_above_grid = image.convert("L").crop((WIDTH_PX - 40, 100, WIDTH_PX, 200))
         assert right_margin_above_grid.getextrema() == (255, 255)  # white: no ink there
+
+
+def test_rendering_never_imports_pyplot() -> None:
+    """pyplot keeps global figure state; charts use Figure + the Agg canvas only."""
+    if "matplotlib.pyplot" in sys.modules:
+        pytest.skip("another test imported pyplot first")
+    stats_png(3)
+    assert "matplotlib.pyplot" not in sys.modules
 
 
 # ------------------------------------------------------------------------------ pure helpers
