@@ -116,16 +116,7 @@ async def send(
         params["reply_markup"] = markup
     if reply_to is not None:
         params["reply_parameters"] = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-    try:
-        message: Message = await with_retries(context.bot, "send_message", chat_id, params)
-        return message
-    except ChatMigrated as exc:
-        new_id = exc.new_chat_id
-        log.info("chat %s became supergroup %s: moved and re-sent", chat_id, new_id)
-        await context.store.write(Store.migrate_chat, chat_id, new_id, context.now())
-        params.pop("reply_parameters", None)  # the old chat's message ids mean nothing there
-        message = await with_retries(context.bot, "send_message", new_id, params)
-        return message
+    return await following_migration(context, "send_message", chat_id, params)
 
 
 async def send_photo(
@@ -144,13 +135,21 @@ async def send_photo(
                               "rate_limit_args": {"priority": priority}}
     if reply_to is not None:
         params["reply_parameters"] = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+    return await following_migration(context, "send_photo", chat_id, params)
+
+
+async def following_migration(context: TutorContext, method: str, chat_id: int, params: dict[str, Any]) -> Message:
+    """`bot.<method>` under the retry policy; a group that became a supergroup (`ChatMigrated`,
+    on any send) has its data moved to the new id, and the message goes there."""
     try:
-        message: Message = await with_retries(context.bot, "send_photo", chat_id, params)
+        message: Message = await with_retries(context.bot, method, chat_id, params)
         return message
     except ChatMigrated as exc:
-        await context.store.write(Store.migrate_chat, chat_id, exc.new_chat_id, context.now())
-        params.pop("reply_parameters", None)
-        message = await with_retries(context.bot, "send_photo", exc.new_chat_id, params)
+        new_id = exc.new_chat_id
+        log.info("chat %s became supergroup %s: moved and re-sent", chat_id, new_id)
+        await context.store.write(Store.migrate_chat, chat_id, new_id, context.now())
+        params.pop("reply_parameters", None)  # the old chat's message ids mean nothing there
+        message = await with_retries(context.bot, method, new_id, params)
         return message
 
 

@@ -98,6 +98,30 @@ async def require_admin(update: Update, context: TutorContext, what: str) -> boo
     return False
 
 
+async def private_user(update: Update, context: TutorContext) -> int | None:
+    """The user id of a command that works in private chat only; in a group they are told so."""
+    user = update.effective_user
+    if user is None:
+        return None
+    if is_group(update):
+        await say(update, context, texts.NOT_IN_GROUP, low=True)
+        return None
+    return user.id
+
+
+async def learner_in_chat(update: Update, context: TutorContext, admin_for: str | None = None) -> Chat | None:
+    """The chat row for a command that starts something (a question, an interview), with the
+    sender recorded as a learner; in a group only admins may (`admin_for` says what)."""
+    if admin_for is not None and is_group(update) and not await require_admin(update, context, admin_for):
+        return None
+    chat = await chat_row(update, context)
+    user = update.effective_user
+    if chat is None or user is None:
+        return None
+    await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
+    return chat
+
+
 async def chat_row(update: Update, context: TutorContext) -> Chat | None:
     """The chat's row, created for a group; a private user who never pressed /start is told to."""
     chat = update.effective_chat

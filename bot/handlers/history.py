@@ -12,19 +12,16 @@ from storage import Store
 from .. import keyboards, texts
 from ..context import TutorContext
 from ..sending import reply, send
-from .common import is_group, message_of, say
+from .common import message_of, private_user, say
 
 SHOWN = 10
 
 
 async def history(update: Update, context: TutorContext) -> None:
-    user = update.effective_user
-    if user is None:
+    user_id = await private_user(update, context)
+    if user_id is None:
         return
-    if is_group(update):
-        await say(update, context, texts.NOT_IN_GROUP, low=True)
-        return
-    attempts = await context.store.read(Store.recent_attempts, user.id, SHOWN)
+    attempts = await context.store.read(Store.recent_attempts, user_id, SHOWN)
     if not attempts:
         await say(update, context, texts.HISTORY_EMPTY)
         return

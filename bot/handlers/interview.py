@@ -20,7 +20,7 @@ from storage.models import Chat, Interview, QuestionMessage
 from .. import keyboards, texts
 from ..context import TutorContext
 from ..sending import reply, send
-from .common import argument, chat_row, is_group, own_private_message, require_admin, say
+from .common import argument, learner_in_chat, own_private_message, say
 from .questions import send_question
 
 LEVELS = ("intermediate", "advanced")
@@ -28,16 +28,12 @@ RECENT_FOR_AVOIDING = 10 * INTERVIEW_AVOID_DAYS  # question messages the chat sa
 
 
 async def interview(update: Update, context: TutorContext) -> None:
-    group = is_group(update)
     arg = argument(update)
     command = arg.lower()
-    if group and not await require_admin(update, context, "run a mock interview"):
-        return
-    chat = await chat_row(update, context)
+    chat = await learner_in_chat(update, context, admin_for="run a mock interview")
     user = update.effective_user
     if chat is None or user is None:
         return
-    await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
     active = await context.store.read(Store.active_interview, chat.chat_id, user.id)
     if command in ("stop", "next"):
         if active is None:

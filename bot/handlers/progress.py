@@ -23,7 +23,7 @@ from .. import charts, texts
 from ..context import TutorContext
 from ..limits import BudgetExhausted, Priority
 from ..sending import send_photo
-from .common import argument, is_group, message_of, say
+from .common import argument, is_group, message_of, private_user, say
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +141,10 @@ async def top(update: Update, context: TutorContext) -> None:
 async def digest(update: Update, context: TutorContext) -> None:
     """/digest shows the weekly digest's state; /digest on | off; /digest <weekday> moves it (and
     turns it on)."""
-    user = update.effective_user
-    if user is None:
+    user_id = await private_user(update, context)
+    if user_id is None:
         return
-    if is_group(update):
-        await say(update, context, texts.NOT_IN_GROUP, low=True)
-        return
-    settings = await context.store.read(Store.digest_settings, user.id)
+    settings = await context.store.read(Store.digest_settings, user_id)
     if settings is None:
         await say(update, context, texts.NOT_REGISTERED)
         return
@@ -157,9 +154,9 @@ async def digest(update: Update, context: TutorContext) -> None:
         return
     weekday = parse_weekday(arg)
     if arg in ("on", "off"):
-        settings = await context.store.write(Store.set_digest, user.id, on=arg == "on")
+        settings = await context.store.write(Store.set_digest, user_id, on=arg == "on")
     elif weekday is not None:
-        settings = await context.store.write(Store.set_digest, user.id, on=True, weekday=weekday)
+        settings = await context.store.write(Store.set_digest, user_id, on=True, weekday=weekday)
     else:
         await say(update, context, texts.DIGEST_USAGE)
         return

@@ -10,20 +10,17 @@ from storage import Store
 from .. import keyboards, texts
 from ..context import TutorContext
 from .answers import give_up_on
-from .common import argument, chat_row, is_group, own_private_message, require_admin, say
+from .common import argument, learner_in_chat, own_private_message, say
 from .questions import choose_for, drop_buttons, send_question, topic_from
 from .review import send_next_review
 
 
 async def quiz(update: Update, context: TutorContext) -> None:
     """/quiz, /quiz <topic>, /quiz weak — a question now."""
-    if is_group(update) and not await require_admin(update, context, "post a question now"):
-        return
-    chat = await chat_row(update, context)
+    chat = await learner_in_chat(update, context, admin_for="post a question now")
     user = update.effective_user
     if chat is None or user is None:
         return
-    await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
     arg = argument(update)
     topic = await topic_from(context, update, arg) if arg else None
     if arg and topic is None:

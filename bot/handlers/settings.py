@@ -13,7 +13,7 @@ from storage.models import Chat, User
 
 from .. import texts
 from ..context import TutorContext
-from .common import argument, chat_row, is_group, require_admin, say
+from .common import argument, chat_row, is_group, private_user, require_admin, say
 
 LEVELS = ("intermediate", "advanced", "all")
 
@@ -99,13 +99,10 @@ async def level(update: Update, context: TutorContext) -> None:
 
 async def own_settings(update: Update, context: TutorContext) -> tuple[int, User | None] | None:
     """For a learner's own settings (private only): their id and row, or None (told why)."""
-    if is_group(update):
-        await say(update, context, texts.NOT_IN_GROUP, low=True)
+    user_id = await private_user(update, context)
+    if user_id is None or await chat_row(update, context) is None:
         return None
-    user = update.effective_user
-    if user is None or await chat_row(update, context) is None:
-        return None
-    return user.id, await context.store.read(Store.get_user, user.id)
+    return user_id, await context.store.read(Store.get_user, user_id)
 
 
 async def daystart(update: Update, context: TutorContext) -> None:
