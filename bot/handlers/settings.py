@@ -5,6 +5,8 @@ Every setting command without an argument shows its current value and how to cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from telegram import Update
 
 from content.calendar import format_push_time, parse_small_int, parse_tz
@@ -36,65 +38,68 @@ async def show_settings(update: Update, context: TutorContext) -> None:
     await say(update, context, texts.settings_overview(chat, learner, digest), low=True)
 
 
-async def settime(update: Update, context: TutorContext) -> None:
+async def chat_setting(
+    update: Update, context: TutorContext, *, current: Callable[[Chat], str], parse: Callable[[str], str | None],
+    usage: str, what: str,
+) -> tuple[Chat, str] | None:
+    """The shared shape of /settime, /timezone and /level: no argument shows the current value;
+    a value that does not parse gets the usage line; a group's settings are for its admins.
+    Returns the chat and the parsed value to store, or None when there is nothing to store."""
     raw = argument(update)
     if not raw:
         chat = await chat_row(update, context)
         if chat is not None:
-            await say(update, context, texts.settime_current(chat.push_time, chat.tz), low=True)
-        return
-    try:
-        push_time = format_push_time(raw)
-    except ValueError:
-        await say(update, context, texts.SETTIME_USAGE, low=True)
-        return
-    chat = await settings_chat(update, context, "change the question time")
-    if chat is None:
-        return
-    chat = await context.store.write(Store.update_chat_settings, chat.chat_id, context.now(), push_time=push_time)
-    await say(update, context, texts.settime_done(chat.push_time, chat.tz), low=True)
+            await say(update, context, current(chat), low=True)
+        return None
+    value = parse(raw)
+    if value is None:
+        await say(update, context, usage, low=True)
+        return None
+    chat = await settings_chat(update, context, what)
+    return (chat, value) if chat is not None else None
+
+
+def parsed(parse: Callable[[str], str]) -> Callable[[str], str | None]:
+    """A parser that raises ValueError, as one that returns None."""
+    def attempt(raw: str) -> str | None:
+        try:
+            return parse(raw)
+        except ValueError:
+            return None
+    return attempt
+
+
+async def settime(update: Update, context: TutorContext) -> None:
+    found = await chat_setting(update, context, current=lambda c: texts.settime_current(c.push_time, c.tz),
+                               parse=parsed(format_push_time), usage=texts.SETTIME_USAGE, what="change the question time")
+    if found is not None:
+        chat = await context.store.write(Store.update_chat_settings, found[0].chat_id, context.now(), push_time=found[1])
+        await say(update, context, texts.settime_done(chat.push_time, chat.tz), low=True)
 
 
 async def timezone(update: Update, context: TutorContext) -> None:
-    raw = argument(update)
-    if not raw:
-        chat = await chat_row(update, context)
-        if chat is not None:
-            await say(update, context, texts.timezone_current(chat.tz), low=True)
-        return
-    try:
-        tz = parse_tz(raw)
-    except ValueError:
-        await say(update, context, texts.TIMEZONE_USAGE, low=True)
-        return
-    chat = await settings_chat(update, context, "change the time zone")
+    found = await chat_setting(update, context, current=lambda c: texts.timezone_current(c.tz), parse=parsed(parse_tz),
+                               usage=texts.TIMEZONE_USAGE, what="change the time zone")
     user = update.effective_user
-    if chat is None or user is None:
+    if found is None or user is None:
         return
-    chat = await context.store.write(Store.update_chat_settings, chat.chat_id, context.now(), tz=tz)
+    chat = await context.store.write(Store.update_chat_settings, found[0].chat_id, context.now(), tz=found[1])
     if not is_group(update):
-        await context.store.write(Store.set_user_tz, user.id, tz)  # streak days follow the learner's zone
+        await context.store.write(Store.set_user_tz, user.id, found[1])  # streak days follow the learner's zone
     await say(update, context, texts.timezone_done(chat.tz, chat.push_time), low=True)
 
 
 async def level(update: Update, context: TutorContext) -> None:
-    choice = argument(update).lower()
-    if not choice:
-        chat = await chat_row(update, context)
-        if chat is not None:
-            await say(update, context, texts.level_current(chat.level), low=True)
-        return
-    if choice not in LEVELS:
-        await say(update, context, texts.LEVEL_USAGE, low=True)
-        return
-    chat = await settings_chat(update, context, "change the level")
+    found = await chat_setting(update, context, current=lambda c: texts.level_current(c.level),
+                               parse=lambda raw: raw.lower() if raw.lower() in LEVELS else None,
+                               usage=texts.LEVEL_USAGE, what="change the level")
     user = update.effective_user
-    if chat is None or user is None:
+    if found is None or user is None:
         return
-    await context.store.write(Store.update_chat_settings, chat.chat_id, context.now(), level=choice)
+    await context.store.write(Store.update_chat_settings, found[0].chat_id, context.now(), level=found[1])
     if not is_group(update):
-        await context.store.write(Store.set_user_level, user.id, choice)
-    await say(update, context, texts.level_done(choice), low=True)
+        await context.store.write(Store.set_user_level, user.id, found[1])
+    await say(update, context, texts.level_done(found[1]), low=True)
 
 
 async def own_settings(update: Update, context: TutorContext) -> tuple[int, User | None] | None:
