@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,7 +64,7 @@ class BotProcess:
         self.proc: subprocess.Popen | None = None
         self._log = None
 
-    def start(self) -> "BotProcess":
+    def start(self) -> BotProcess:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [*bot_command(), "run", *self.args],
@@ -258,3 +260,105 @@ def daily_counts(tg, chat_ids) -> Counter:
 def deliveries(db_path) -> dict[int, tuple[str, int | None]]:
     with sqlite3.connect(db_path) as conn:
         return {chat: (state, msg) for chat, state, msg in conn.execute("SELECT chat_id, state, message_id FROM deliveries")}
+
+
+# ---------------------------------------------------------------- kill -9 during a burst
+
+
+@dataclass
+class BurstResult:
+    """What `kill_burst` measured: updates sent, replies per message, presses answered."""
+
+    updates: int
+    killed_at: list[int]  # updates handled when each kill came
+    held_back: int  # verdicts a kill caught after the answer was stored; sent with the next message
+    unanswered: Counter  # by kind: updates that never got a reply (must be empty)
+    duplicates: int  # extra replies (a reply sent, then the kill before its update was marked done)
+    duplicates_by_kind: Counter
+    starters_not_subscribed: int
+    answers_not_stored: int
+    answers_stored_twice: int
+    seconds: float
+
+
+async def kill_burst(tg, processes: BotProcesses, db_path, *, starts: int, learners: int, pressers: int,
+                     kills: int, question_ids: list[str], seed: int = 18, per_second: float = 100.0) -> BurstResult:
+    """New users' /start, answers (two per learner) and hint presses (two per presser) arrive at
+    `per_second`, shuffled; the real bot is killed -9 `kills` times at random moments of the burst
+    (by how much it has handled) and restarted at once. Then every learner whose answer got no
+    reply writes again (a verdict held back by a kill comes with the next message)."""
+    started = time.monotonic()
+    open_questions = create_learners(db_path, learners, first=820_000, questions_each=2, first_message=92_000_000,
+                                     question_ids=question_ids)
+    rng = random.Random(seed)
+    script: list[tuple] = [("start", 30_000_000 + i) for i in range(starts)]
+    script += [("answer", user, qmsg) for user, qmsgs in open_questions.items() for qmsg in qmsgs]
+    script += [("press", user, qmsg) for user, qmsgs in list(open_questions.items())[:pressers] for qmsg in qmsgs]
+    rng.shuffle(script)
+    messages: dict[tuple[int, int], str] = {}  # (chat, message id) -> kind
+    presses: set[str] = set()  # callback query ids
+
+    def feed(step) -> None:
+        kind, user, *rest = step
+        if kind == "start":
+            tg.message(user, "/start")
+            messages[(user, tg.updates[-1]["message"]["message_id"])] = kind
+        elif kind == "answer":
+            messages[(user, answer(tg, user, rest[0]))] = kind
+        else:
+            tg.press(user, bot_message(tg, user, rest[0], buttons=["q:hint"]), "q:hint")
+            presses.add(tg.updates[-1]["callback_query"]["id"])
+
+    def late(user: int) -> bool:
+        return any("was graded" in s.text for s in tg.messages_to(user))
+
+    def handled(held: list | tuple = ()) -> int:
+        got = replies(tg)
+        pressed = {a.get("callback_query_id") for a in tg.callback_answers}
+        return (sum(1 for key in messages if got[key]) + len(presses & pressed)
+                + sum(1 for key in held if not got[key] and late(key[0])))
+
+    async def feeder():
+        for step in script:
+            feed(step)
+            await asyncio.sleep(1 / per_second)  # pacing the load, not waiting for the bot
+
+    bot = processes.start(tg, db_path=db_path)
+    stream = asyncio.create_task(feeder())
+    killed_at: list[int] = []
+    try:
+        for threshold in sorted(rng.sample(range(10, max(11, len(script) * 3 // 4)), kills)):
+            await tg.wait_for(lambda t=threshold: handled() >= t, timeout=120, what=f"{threshold} updates handled")
+            bot.kill()
+            assert await bot.exited(30) == -9
+            killed_at.append(handled())
+            bot = processes.start(tg, db_path=db_path)
+        await stream
+    finally:
+        stream.cancel()
+    await tg.wait_for(lambda: not tg.updates and pending_updates(db_path) == 0, timeout=120, what="the burst handled")
+    held = [key for key, kind in messages.items() if kind == "answer" and not replies(tg)[key]]
+    for user in {user for user, _ in held}:
+        tg.message(user, "thanks")
+    try:
+        await tg.wait_for(lambda: handled(held) >= len(script), timeout=60, what="a reply to every update")
+    except AssertionError:
+        pass  # reported in `unanswered`
+    bot.terminate()
+    assert await bot.exited(30) == 0
+    got = replies(tg)
+    pressed = Counter(a.get("callback_query_id") for a in tg.callback_answers)
+    unanswered = Counter(kind for key, kind in messages.items() if not got[key] and not (kind == "answer" and late(key[0])))
+    unanswered += Counter(press=len(presses - set(pressed)))
+    with sqlite3.connect(db_path) as conn:
+        subscribed = {r[0] for r in conn.execute("SELECT chat_id FROM chats WHERE subscribed = 1 AND status = 'active'")}
+    stored = attempts(db_path)
+    answered = {(user, rest[0]) for kind, user, *rest in script if kind == "answer"}
+    return BurstResult(
+        updates=len(script), killed_at=killed_at, held_back=sum(1 for key in held if late(key[0])), unanswered=unanswered,
+        duplicates=sum(got[key] - 1 for key in messages if got[key] > 1) + sum(pressed[c] - 1 for c in presses if pressed[c] > 1),
+        duplicates_by_kind=Counter(messages[key] for key in messages if got[key] > 1) + Counter(press=sum(1 for c in presses if pressed[c] > 1)),
+        starters_not_subscribed=len({u for (u, _), kind in messages.items() if kind == "start"} - subscribed),
+        answers_not_stored=len(answered - set(stored)), answers_stored_twice=sum(1 for n in stored.values() if n > 1),
+        seconds=time.monotonic() - started,
+    )
