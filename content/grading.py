@@ -49,6 +49,7 @@ NEGATION_WINDOW = 3  # content words before a match searched for "not", "no", "n
 HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as", "much"), ("so", "much"),
                     ("that", "much"), ("as", "often"), ("as", "quickly"), ("as", "fast"), ("as", "badly")})
 CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
+MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
 WORD_CACHE = 50_000  # distinct reply words remembered with the alias words they match (bounded memory)
 
@@ -459,6 +460,8 @@ class _AliasWords:
         self.exact_plural: dict[str, list[int]] = {}
         self.shapes: dict[tuple[str, int], list[str]] = {}
         self.fuzzy_ids: dict[str, list[int]] = {}
+        self.stem_shapes: dict[tuple[str, int], list[str]] = {}  # the same by stem: "sofetns" ~ "softens"
+        self.fuzzy_stem_ids: dict[str, list[int]] = {}
         self.word_ids: dict[str, tuple[int, ...]] = {}  # reply word -> ids of the alias words it matches
 
     def id_of(self, t: AliasToken) -> int:
@@ -474,6 +477,10 @@ class _AliasWords:
             if t.norm not in self.fuzzy_ids:
                 self.shapes.setdefault((t.norm[0], len(t.norm)), []).append(t.norm)
             self.fuzzy_ids.setdefault(t.norm, []).append(i)
+            if len(t.stem) >= MIN_FUZZY_STEM:
+                if t.stem not in self.fuzzy_stem_ids:
+                    self.stem_shapes.setdefault((t.stem[0], len(t.stem)), []).append(t.stem)
+                self.fuzzy_stem_ids.setdefault(t.stem, []).append(i)
         self.word_ids.clear()
         return i
 
@@ -494,19 +501,24 @@ class _AliasWords:
         "imgae" is "image"; the first letter must be right.
         """
         ids = set(self.by_norm.get(w, ()))
-        ids.update(self.by_stem.get(fast_stem(w), ()))
+        stem = fast_stem(w)
+        ids.update(self.by_stem.get(stem, ()))
         if w[-1] == "s":
             ids.update(self.exact_plural.get(w[:-1], ()))  # RNNs, LSTMs, GRUs
-        n = len(w)
-        budget = max_typos(w)
-        if budget:
+        # a typo, against the alias words' forms and then their stems (a typo in an inflected
+        # word, "sofetns" for "softens", is one edit from the stem, two from the form "soften")
+        for typed, shapes, fuzzy in ((w, self.shapes, self.fuzzy_ids), (stem, self.stem_shapes, self.fuzzy_stem_ids)):
+            budget = max_typos(typed)
+            if not budget or (typed is stem and len(stem) < MIN_FUZZY_STEM):
+                continue
+            n = len(typed)
             candidates: list[str] = []
             for length in range(max(4, n - budget), n + budget + 1):
-                candidates.extend(self.shapes.get((w[0], length), ()))
+                candidates.extend(shapes.get((typed[0], length), ()))
             if candidates:
-                for norm, dist, _ in process.extract(w, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None):
+                for norm, dist, _ in process.extract(typed, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None):
                     if dist and dist <= max_typos(norm):
-                        ids.update(self.fuzzy_ids[norm])
+                        ids.update(fuzzy[norm])
         return tuple(ids)
 
 

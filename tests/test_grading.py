@@ -397,3 +397,14 @@ def test_terse_notes_that_say_how_things_relate_are_not_a_keyword_list(reply):
 def test_chat_contractions_negate_like_their_long_form():
     assert "ReLU" in grade_reply(ACT, "it doesnt use relu at all").negated
     assert "ReLU" in grade_reply(ACT, "it doesn't use relu at all").negated
+
+
+def test_a_typo_in_an_inflected_word_is_one_edit_from_its_stem():
+    q = rubric(("softens the targets", ["softens the labels"], True), ("teacher", [], True))
+    assert "softens the targets" in grade_reply(q, "the teacher sofetns the labels").matched_terms
+    short = rubric(("decides what to forget", [], True), ("gates", [], True))
+    assert "decides what to forget" not in grade_reply(short, "the decoder gates what to forget").matched_terms
+
+
+def test_a_contraction_with_a_space_for_the_apostrophe_still_negates():
+    assert "ReLU" in grade_reply(ACT, "it can t use relu").negated
