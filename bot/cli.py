@@ -271,6 +271,14 @@ def cmd_run(args) -> int:
         return 1
 
 
+def db_command(sub: Any, name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
+    """A subcommand that works on the database file (--db)."""
+    command: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
+    command.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    command.set_defaults(func=func)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutor-bot", description="DL Tutor Bot: deep-learning interview coach on Telegram")
     parser.add_argument("--questions", default=str(QUESTIONS_DIR), help=argparse.SUPPRESS)
@@ -292,25 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--json", action="store_true")
     chk.set_defaults(func=cmd_content_check)
 
-    disputes = csub.add_parser("disputes", help="open grading disputes by question and missed key term")
-    disputes.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    disputes = db_command(csub, "disputes", "open grading disputes by question and missed key term", cmd_content_disputes)
     disputes.add_argument("--json", action="store_true")
-    disputes.set_defaults(func=cmd_content_disputes)
 
-    export = sub.add_parser("export-reviews", help="the review log as JSON for the FSRS optimizer")
-    export.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    export = db_command(sub, "export-reviews", "the review log as JSON for the FSRS optimizer", cmd_export_reviews)
     export.add_argument("--out", help="output file (default: standard output)")
-    export.set_defaults(func=cmd_export_reviews)
 
-    backup = sub.add_parser("backup", help="copy the database while the bot runs, integrity checked")
+    backup = db_command(sub, "backup", "copy the database while the bot runs, integrity checked", cmd_backup)
     backup.add_argument("path", help="the backup file, or a directory for a time-stamped file in it")
-    backup.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
-    backup.set_defaults(func=cmd_backup)
 
-    doctor = sub.add_parser("doctor", help="check the token, Telegram, the database and the question bank")
-    doctor.add_argument("--db", help="database path (default: $TUTOR_DB or tutor.db)")
+    doctor = db_command(sub, "doctor", "check the token, Telegram, the database and the question bank", cmd_doctor)
     doctor.add_argument("--webhook-url", help="the URL the bot runs with in webhook mode (default: polling)")
-    doctor.set_defaults(func=cmd_doctor)
 
     grade = sub.add_parser("grade", help="grade a reply: tutor-bot grade QUESTION_ID \"reply\"")
     grade.add_argument("question_id", nargs="?")
