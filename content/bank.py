@@ -437,6 +437,7 @@ def check_rubric(questions: list[Question], topics, problems: list[Problem]) -> 
     """The rubric rules of docs/CONTENT.md that go beyond one field:
 
     - 2–4 core ideas per question;
+    - no alias of a core idea made only of the question's own words;
     - no alias written as several words that reduces, once filler is dropped, to one common
       word ("every threshold" -> "threshold", "from scratch" -> "scratch");
     - no alias of a term states a whole misconception of that term (an alias may be part of
@@ -450,7 +451,14 @@ def check_rubric(questions: list[Question], topics, problems: list[Problem]) -> 
         cores = sum(t.core for t in q.key_terms)
         if not MIN_CORE <= cores <= MAX_CORE:
             problems.append(Problem(q.source, q.id, f"{cores} core ideas (mark {MIN_CORE}–{MAX_CORE} key terms `core = true`)"))
+        asked = set(tokens_of(q.question))
         for term in q.key_terms:
+            if term.core:
+                for v in term.variants:
+                    if all(t.stem in asked for t in v.tokens):
+                        problems.append(Problem(q.source, q.id, f"alias {v.text!r} of core idea {term.term!r} only repeats "
+                                                                f"the question's words: a reply that restates the question would earn it"))
+                        break
             for text in (term.term, *term.aliases):
                 bare = text.lstrip(ORDER_FREE)
                 raw = _NAME_RE.findall(bare.lower())  # cheap first look: most aliases keep two words

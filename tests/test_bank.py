@@ -212,3 +212,11 @@ def test_every_model_answer_of_the_shipped_bank_grades_correct():
 def test_subject_must_be_a_slug(tmp_path):
     entry = good().replace('level = "intermediate"', 'level = "intermediate"\nsubject = "Drop Out"')
     assert any("`subject` must be a slug" in p for p in problems_for(tmp_path, entry))
+
+
+def test_a_core_alias_that_only_repeats_the_question_is_rejected(tmp_path):
+    entry = good(question="Explain dropout and co-adaptation.").replace(
+        'term = "co-adaptation"', 'term = "prevents co-adaptation"\ncore = true\naliases = ["co-adaptation", "stops neurons relying on each other"]')
+    out = problems_for(tmp_path, entry)
+    assert any("alias 'co-adaptation' of core idea 'prevents co-adaptation' only repeats the question's words" in p for p in out)
+    assert not any("relying" in p for p in out)
