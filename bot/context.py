@@ -21,7 +21,6 @@ from content import Bank
 from storage import AsyncStore
 
 from .config import Config
-from .flood import FloodGuard
 from .group_verdicts import GroupVerdicts
 
 Clock = Callable[[], datetime]
@@ -41,7 +40,6 @@ class Services:
     config: Config
     clock: Clock = system_clock
     rng: random.Random = field(default_factory=random.Random)
-    flood: FloodGuard = field(default_factory=FloodGuard)
     group_verdicts: GroupVerdicts = field(default_factory=GroupVerdicts)
     admin_cache: dict[tuple[int, int], tuple[bool, datetime]] = field(default_factory=dict)
     store: AsyncStore | None = None  # opened in post_init: its threads belong to the running loop

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.ext import SimpleUpdateProcessor
 
-from bot.ordering import LearnerTurns, learner_key
+from bot.inbox import LearnerTurns, learner_key
 from tests.fake_telegram import Fault
 
 WHEN = datetime(2026, 3, 2, tzinfo=UTC)

@@ -318,7 +318,7 @@ def test_flood_guard_memory_follows_the_active_users():
     not one per user ever seen."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.flood import FloodGuard
+    from bot.handlers.common import FloodGuard
 
     guard, t0 = FloodGuard(), datetime(2026, 3, 2, tzinfo=UTC)
     for user in range(5000):  # a crowd writes once

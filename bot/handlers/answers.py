@@ -110,8 +110,8 @@ async def handle_answer(update: Update, context: TutorContext, text: str, *, exp
     if user is None or message.sender_chat is not None:
         return  # anonymous admins and channels have no learner to grade
     group = is_group(update)
-    if not group:  # verdicts an outage held back come first
-        await late_verdicts.deliver(context, await context.store.read(Store.unreplied_attempts, user.id))
+    if not group and (late := await context.store.read(Store.unreplied_attempts, user.id)):
+        await late_verdicts.deliver(context, late)  # verdicts an outage held back come first
     if group:  # members answer without /start: register them on the way
         await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
     found = await open_question_for(update, context, user.id)
