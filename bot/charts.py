@@ -5,9 +5,9 @@ and awaits `render_in_worker(render_stats, picture)` for the bytes to send as a 
 
 How it is drawn, and why:
 
-* matplotlib's object-oriented API only (a `Figure` with its own Agg canvas, never pyplot), so
-  nothing is shared between renders but matplotlib's caches. Everything is laid out in inches on
-  one axes that covers the figure (y grows downwards), which keeps the arithmetic readable.
+* matplotlib's object-oriented API only (a `Figure` with its own Agg canvas, never pyplot; one
+  per thread, cleared for each picture: `_thread_figure` says why). Text and shapes go straight
+  on the figure, placed in inches from the top-left corner, which keeps the layout readable.
 * 1,080 px wide at 216 dpi, i.e. 5 in = 360 pt: a point of type in the picture is a point of type
   on a phone that shows it full width (about 360 pt). The height follows the content.
 * Colour-blind-safe colours: the calendar is shaded with four steps of viridis (light to dark =
@@ -18,12 +18,12 @@ How it is drawn, and why:
   (emoji, controls, bidi overrides) are dropped before drawing, which keeps matplotlib from
   warning per glyph (`warnings.catch_warnings` is not thread-safe, so it is not used). Right-to-left
   scripts are laid out by matplotlib's own text shaping (libraqm, matplotlib >= 3.11).
-* matplotlib is imported on the first render, in the worker thread: it costs about 1 s and 37 MB,
+* matplotlib is imported on the first render, in the worker thread: it costs about 1.2 s and 66 MiB,
   which a bot that never draws need not pay. Call `warm_up()` to pay it early.
 * `render_in_worker` runs renders one at a time on a dedicated thread: a render is CPU-bound
-  Python (holding the GIL), so more threads would add no throughput, only memory (one figure
-  alive at a time) and matplotlib's thread-safety caveats; a dedicated executor also keeps renders
-  out of the loop's default executor. Measured in bench/charts.py and docs/CHARTS.md.
+  Python (holding the GIL), so more threads would add no throughput, only memory (a figure
+  each) and matplotlib's thread-safety caveats; a dedicated executor also keeps renders out of
+  the loop's default executor. Measured in bench/charts.py and docs/CHARTS.md.
 """
 
 from __future__ import annotations
