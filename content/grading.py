@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from operator import itemgetter
 from bisect import bisect_right
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Literal
 
 from rapidfuzz import process

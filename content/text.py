@@ -30,10 +30,10 @@ STOPWORDS = frozenset(
 
 # Words that start a new clause in chat-style replies typed without commas ("grads vanish so
 # use relu", "doesnt vanish because of the skip"): a negation before them does not reach past them.
-CLAUSE_WORDS = frozenset(
-    "but and so because since while whereas although though however instead then unless otherwise "
-    "hence thus therefore which whereby plus".split()
-)
+CLAUSE_WORDS = frozenset({
+    "but", "and", "so", "because", "since", "while", "whereas", "although", "though", "however",
+    "instead", "then", "unless", "otherwise", "hence", "thus", "therefore", "which", "whereby", "plus",
+})
 
 NEGATORS = frozenset(
     {"not", "no", "never", "neither", "nor", "cannot", "nothing", "none", "without"}
