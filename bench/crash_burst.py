@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +30,8 @@ CONCURRENT_UPDATES = 16  # bot/app.py: updates handled at once, the most a kill 
 
 
 async def main_async(args) -> int:
+    # A killed bot drops its connections mid-request: aiohttp would print a traceback for each.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     tg = await FakeTelegram().start()
     with tempfile.TemporaryDirectory(prefix="crash-burst-") as tmp:
         processes = BotProcesses(Path(tmp))
