@@ -124,3 +124,18 @@ async def run_bot(make_config: Callable[..., Any], clock: Clock,
     yield run
     for app in reversed(started):
         await stop_app(app)
+
+
+# ---- the fast subset ---------------------------------------------------------------------------
+# `uv run pytest -m "not slow"` leaves out what runs the bot as a child process or waits out
+# faults (kill -9, SIGTERM, outages, slow answers, locks): the rest runs in-process in seconds.
+
+SLOW_FILES = {"test_faults_crash.py", "test_faults_network.py", "test_faults_shutdown.py", "test_faults_db.py",
+              "test_reliability.py", "test_daily_push.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if item.path.name in SLOW_FILES or "bot_processes" in fixtures:
+            item.add_marker(pytest.mark.slow)
