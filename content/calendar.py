@@ -181,11 +181,15 @@ def _end_of_gap(wall: datetime, tz: tzinfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
+MIN_PUSH_GAP = timedelta(hours=12)  # two daily questions are never closer than this
+
+
 def next_push_at(
     now_utc: datetime,
     tz_name: str,
     push_time: str,
     last_delivered_local_date: date | None,
+    last_sent_at: datetime | None = None,
 ) -> datetime:
     """The earliest instant at which a chat becomes due for its daily push.
 
@@ -195,9 +199,22 @@ def next_push_at(
     so a chat that missed yesterday entirely gets today's push, never
     yesterday's. Otherwise the day after the last delivered one, because
     deliveries are unique per (chat, local date) and that day is taken.
+
+    Never within MIN_PUSH_GAP of the last push (``last_sent_at``): a learner who moves their zone
+    east past midnight must not get "tomorrow's" question an hour after today's. The push waits
+    until the gap is over, later that local day, or moves to the next day if that day ends first.
     """
     today = local_date(now_utc, tz_name)
     day = today
     if last_delivered_local_date is not None and last_delivered_local_date >= today:
         day = last_delivered_local_date + timedelta(days=1)
-    return push_instant(day, push_time, tz_name)
+    instant = push_instant(day, push_time, tz_name)
+    if last_sent_at is None:
+        return instant
+    earliest = as_utc(last_sent_at) + MIN_PUSH_GAP
+    while instant < earliest:
+        if local_date(earliest, tz_name) == day:
+            return earliest
+        day += timedelta(days=1)
+        instant = push_instant(day, push_time, tz_name)
+    return instant

@@ -377,12 +377,16 @@ class ChatsMixin(StoreBase):
         )
         return date.fromisoformat(text) if text else None
 
+    def _last_sent_at(self, chat_id: int) -> datetime | None:
+        text = self._scalar("SELECT MAX(sent_at) FROM deliveries WHERE chat_id = ? AND state = 'sent'", (chat_id,))
+        return _rows.instant(text) if text else None
+
     def _reschedule(self, chat_id: int, now: datetime) -> None:
         """Recompute next_push_at from settings, status and deliveries."""
         row = self._existing_chat_row(chat_id)
         value = None
         if row["subscribed"] and row["status"] == "active":
             value = iso(next_push_at(now, row["tz"], row["push_time"],
-                                     self._last_delivered(chat_id)))
+                                     self._last_delivered(chat_id), self._last_sent_at(chat_id)))
         self._exec("UPDATE chats SET next_push_at = ? WHERE chat_id = ?", (value, chat_id))
 

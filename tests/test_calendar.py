@@ -156,3 +156,19 @@ def test_parse_small_int_reads_ascii_digits_in_range(text, expected):
 def test_parse_small_int_is_none_for_anything_else_never_an_exception(text):
     # issue 18: "/daystart ①" crashed its handler: "①".isdigit() is True, int("①") raises.
     assert parse_small_int(text, 0, 23) is None
+
+
+def test_no_daily_push_within_twelve_hours_of_the_last():
+    from content.calendar import MIN_PUSH_GAP, next_push_at
+
+    # 23:00 in Berlin, then the learner moves to Tokyo, where it is already 07:00 tomorrow.
+    sent = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
+    after_move = next_push_at(sent, "Asia/Tokyo", "09:00", date(2026, 3, 2), last_sent_at=sent)
+    assert after_move >= sent + MIN_PUSH_GAP
+    assert after_move == sent + MIN_PUSH_GAP  # later the same Tokyo day, not a day skipped
+    # A late catch-up push (23:30) moves tomorrow's 09:00 to 11:30, it does not skip the day.
+    late = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+    assert next_push_at(late, "UTC", "09:00", date(2026, 3, 2), last_sent_at=late) == late + MIN_PUSH_GAP
+    # An ordinary day: 24 hours apart, untouched.
+    nine = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert next_push_at(nine, "UTC", "09:00", date(2026, 3, 2), last_sent_at=nine) == nine + timedelta(days=1)

@@ -145,3 +145,14 @@ def test_no_retry_for_a_chat_that_is_gone_or_a_claim_that_is_not_pending(store):
     assert store.retry_delivery(1, day, retry_at=at("2025-03-10 09:05")) is False
     assert store.get_chat(1).next_push_at is None
     assert store.retry_delivery(1, day, retry_at=at("2025-03-10 09:05")) is False  # nothing pending
+
+
+def test_moving_the_zone_east_after_the_push_brings_no_second_question_within_12_hours(store):
+    """Issue 19: a 23:00 push in Berlin, then /timezone Asia/Tokyo (already 07:00 tomorrow there):
+    the next question waits 12 hours instead of coming two hours later at 09:00 Tokyo time."""
+    add_private_chat(store, 1, now=at("2025-03-10 08:00"), tz="Europe/Berlin", push_time="23:00")
+    store.claim_delivery(1, date(2025, 3, 10), "q-1", at("2025-03-10 22:00"))
+    store.complete_delivery(1, date(2025, 3, 10), 77, at("2025-03-10 22:00"))
+    chat = store.update_chat_settings(1, at("2025-03-10 22:05"), tz="Asia/Tokyo")
+    assert chat.next_push_at is not None and chat.next_push_at >= at("2025-03-11 10:00")
+    assert store.due_chats(at("2025-03-11 00:00")) == []  # 09:00 in Tokyo: not yet
