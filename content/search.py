@@ -18,7 +18,7 @@ from .text import STOPWORDS, fast_stem, max_typos, normalize, scan
 from .vocabulary import canonical_text_words
 
 # Words that say "I am asking" rather than what about.
-QUERY_FILLER = frozenset(
+QUERY_FILLER = frozenset(  # noqa: SIM905 (a readable word list; docs/CONTENT.md quotes it)
     "explain describe define tell difference between vs versus work works working use used "
     "mean means meaning purpose role concept idea please question questions".split()
 )
