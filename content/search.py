@@ -18,8 +18,8 @@ from .text import STOPWORDS, fast_stem, max_typos, normalize, scan
 from .vocabulary import canonical_text_words
 
 # Words that say "I am asking" rather than what about.
-QUERY_FILLER = frozenset(  # noqa: SIM905 (a readable word list; docs/CONTENT.md quotes it)
-    "explain describe define tell difference between vs versus work works working use used "
+QUERY_FILLER = frozenset(
+    "explain describe define tell difference between vs versus work works working use used "  # noqa: SIM905
     "mean means meaning purpose role concept idea please question questions".split()
 )
 MAIN_TOPIC, OTHER_TOPIC, KEY_TERM, QUESTION_TEXT, ANSWER_TEXT = 3.0, 2.0, 2.0, 1.5, 0.5

@@ -18,14 +18,14 @@ from .vocabulary import has_symbols, replace_patterns, replace_symbols
 # Filler words carry no idea of their own. Dropping them lets "prevents the model from
 # overfitting" match the alias "prevent overfitting". Negators are deliberately absent:
 # the grader needs to see them.
-STOPWORDS = frozenset(  # noqa: SIM905 (a readable word list; docs/CONTENT.md quotes it)
+STOPWORDS = frozenset(  # a readable word list (docs/CONTENT.md quotes it), hence the noqa
     """
     a an the of to in on at for by with from into onto as is are was were be been being am
     it its this that these those there their they them we you your our his her i me my
     and or so than then also very just really quite much more most some any each every
     which who whom whose what when where why how do does did can could would should will
     shall may might must has have had having about like such via per but
-    """.split()
+    """.split()  # noqa: SIM905
 )
 
 # Words that start a new clause in chat-style replies typed without commas ("grads vanish so
