@@ -368,8 +368,9 @@ class _Reply:
                 return True
         return False
 
-    def negated(self, first: int, last: int, own: bool = False) -> bool:
-        """True when a negator stands in the match, or within a few content words before it in its clause.
+    def negated(self, first: int, last: int, own: bool = False) -> str:
+        """The negator that negates the match ("" when none): one inside the match, or within a
+        few content words before it in its clause.
 
         Filler words do not count toward the distance, so "nothing to do with the softmax"
         still negates "softmax". `own`: the alias carries its own negation ("no recurrence"),
@@ -380,7 +381,7 @@ class _Reply:
         if not own:
             for j in range(start + 1, end):  # "gradients do not vanish"
                 if words[j] in NEGATORS and words[j + 1] != "only":
-                    return True
+                    return words[j]
         clause, seen = clauses[start], 0
         for j in range(start - 1, -1, -1):
             if clauses[j] != clause:
@@ -388,12 +389,12 @@ class _Reply:
             if words[j] in NEGATORS:
                 # "not only X but also Y" affirms X; "without" reaches its object only
                 if words[j + 1] != "only" and seen < NEGATOR_REACH.get(words[j], NEGATION_WINDOW):
-                    return True
+                    return words[j]
             elif words[j] not in STOPWORDS:
                 seen += 1
                 if seen >= NEGATION_WINDOW:
                     break
-        return False
+        return ""
 
 
 def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] | None:
@@ -593,7 +594,8 @@ _NONE: list[int] = []  # read only: an alias word the reply lacks
 def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
     """The first un-negated occurrence of any variant, as (first, last content word, variant);
     and whether only negated ones exist, outside a conditional ("if they are all zero, nothing
-    breaks symmetry" describes the failure case, it does not deny the idea)."""
+    breaks symmetry" and "without a non-linear step, layers stay linear" describe the failure
+    case, they do not deny the idea)."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
     for variant, ids, idset, single, gap, own in variants:
@@ -601,8 +603,10 @@ def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[t
             continue
         lists = [positions.get(i, _NONE) for i in ids]
         for first, last in reply.find(variant, lists, joined, gap):
-            if reply.negated(first, last, own):
-                saw_negated |= not reply.conditional(first)
+            negator = reply.negated(first, last, own)
+            if negator:
+                # "without X, ..." and "if ... not X" are counterfactual: not a denial of X
+                saw_negated |= negator != "without" and not reply.conditional(first)
                 continue
             if best is None or first < best[0]:
                 best = (first, last, variant)

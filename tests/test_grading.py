@@ -408,3 +408,10 @@ def test_a_typo_in_an_inflected_word_is_one_edit_from_its_stem():
 
 def test_a_contraction_with_a_space_for_the_apostrophe_still_negates():
     assert "ReLU" in grade_reply(ACT, "it can t use relu").negated
+
+
+def test_without_x_is_a_counterfactual_not_a_contradiction():
+    q = rubric(("non-linearity", ["non-linear"], True), ("layers collapse to one linear map", ["still linear"], True))
+    grade = grade_reply(q, "without a non-linear step in between, any stack of layers is still linear")
+    assert grade.contradicted == () and grade.core_found == ("layers collapse to one linear map",)
+    assert grade_reply(q, "there is nothing non-linear about it, it is still linear").contradicted == ("non-linearity",)
