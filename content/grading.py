@@ -48,6 +48,7 @@ NEGATION_WINDOW = 3  # content words before a match searched for "not", "no", "n
 # "can't overfit as easily" says "overfits less": a negation followed by one of these is a hedge.
 HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as", "much"), ("so", "much"),
                     ("that", "much"), ("as", "often"), ("as", "quickly"), ("as", "fast"), ("as", "badly")})
+NEGATIVE_MEANING_SHARE = 0.2  # share of a term's variants carrying their own negation that makes it a "no X" idea
 CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
 MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
@@ -564,7 +565,10 @@ class _QuestionIndex:
                               for term in question.key_terms]
         tokens = set().union(*(v.tokens for term in question.key_terms for v in (*term.variants, *term.misconception_variants)))
         self.joinable = frozenset(t.norm for t in tokens if not t.exact and len(t.norm) >= 4)
-        self.negative_meaning = [any(v[5] for v in variants) for variants in self.term_variants]
+        # A term whose meaning is "no X" ("can't backprop through sampling", "no hand-crafted
+        # features") is written mostly with its negation: a fifth of its variants or more.
+        self.negative_meaning = [sum(v[5] for v in variants) >= NEGATIVE_MEANING_SHARE * len(variants)
+                                 for variants in self.term_variants]
         core = set(map(id, question.core_terms))
         self.is_core = [id(term) in core for term in question.key_terms]
         self.core_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if c)
