@@ -61,7 +61,7 @@ async def main_async(args) -> int:
             for user, (message_id, question) in learners.items():
                 update_id = fake.message(user, realistic_reply(question, rng), reply_to=question_message(fake, user, message_id))
                 answers[(user, fake.updates[-1]["message"]["message_id"])] = update_id
-                await asyncio.sleep(rng.expovariate(args.rate))
+                await asyncio.sleep(rng.expovariate(args.rate) if args.arrivals == "poisson" else 1 / args.rate)
             offered = time.perf_counter() - began
             await wait_until(lambda: all(key in fake.reply_at for key in answers), 60, "every verdict")
             pushed_during = daily_count(fake) - pushed_before
@@ -73,7 +73,7 @@ async def main_async(args) -> int:
 
     waits = [fake.reply_at[key] - fake.handed_out[update_id] for key, update_id in answers.items()]
     p50, p95, p99, worst = percentiles(waits)
-    print(f"{len(answers)} answers at {len(answers) / offered:.1f}/s while a push to {len(chats)} chats ran "
+    print(f"{len(answers)} answers ({args.arrivals}) at {len(answers) / offered:.1f}/s while a push to {len(chats)} chats ran "
           f"(the push sent {pushed_during} questions meanwhile, {pushed_during / offered:.1f}/s; still running at the end: "
           f"{still_pushing}):")
     print(f"  reply latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms")
@@ -88,6 +88,8 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=2000, help="chats due for the push")
     parser.add_argument("--rate", type=float, default=20.0, help="answers per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long learners answer")
+    parser.add_argument("--arrivals", choices=("poisson", "uniform"), default="poisson",
+                        help="Poisson (bursts, as people write) or evenly spaced")
     parser.add_argument("--seed", type=int, default=18)
     args = parser.parse_args()
     started = time.monotonic()

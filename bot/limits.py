@@ -14,7 +14,8 @@ limiter of our own, through PTB's documented extension point (`BaseRateLimiter`)
   fixed schedule, never in a burst, so a slot frees every 36 ms and a waiting reply takes the
   next one: it never waits a whole window (a burst of 30 pushes would fill the window at one
   instant and free it at one instant a period later). While replies are flowing, bulk also
-  leaves `REPLY_RESERVE` slots free, so a burst of replies goes at once.
+  leaves free half as many slots as replies went out in the last window, so a burst of them
+  goes at once.
 * **Priorities**, passed per call as `rate_limit_args` (see `Priority`): a `REPLY` (a verdict, an
   answer to a command: someone is waiting) takes the next free slot before any `BULK` send (the
   daily push, reminders, digests); `LOW` group chatter (help, confirmations, refusals) is dropped
@@ -46,7 +47,7 @@ OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second p
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 JITTER = 0.07  # seconds of network jitter the windows absorb (the margin below the limit)
 GROUP_RESERVE = 5  # a group's slots per minute that LOW messages may never use
-REPLY_RESERVE = 2  # slots of the window BULK leaves free while replies are flowing (a burst of them goes at once)
+MAX_REPLY_RESERVE = 6  # at most this many slots kept for replies: the push slows down, it never stops
 MAX_IDLE_GROUPS = 512  # group windows kept before idle ones are forgotten (memory stays flat)
 
 MESSAGE_METHODS = frozenset({
@@ -123,7 +124,7 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
         # BULK and LOW: one per `spacing` seconds (measured without it: verdict p99 0.96 s during a push).
         self.spacing = (OVERALL_PERIOD + JITTER) / max(1, messages_per_second)
         self.next_slot = -1e9  # when the next BULK send may go: a schedule, so a late wake-up is not lost pace
-        self.last_reply = -1e9
+        self.replies = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD + JITTER)  # replies lately
         self._clock = clock
         self._waiting = [0, 0, 0]  # per Priority: sends waiting for a slot
         self._changed = asyncio.Condition()
@@ -157,8 +158,11 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
             waits.append(group.wait(now))
         if priority is not Priority.REPLY:
             waits.append(self.next_slot - now)
-            if now - self.last_reply < self.overall.period and self.overall.free(now) <= REPLY_RESERVE:
-                waits.append(self.spacing)  # learners are waiting for replies: keep room for the next ones
+            # Learners are waiting for replies: keep free half as many slots as replies went out in
+            # the last window, so a burst of them goes at once (none while nobody is talking).
+            reserve = min(MAX_REPLY_RESERVE, (self.replies.rate - self.replies.free(now)) // 2)
+            if reserve and self.overall.free(now) <= reserve:
+                waits.append(self.spacing)
         delay = max(waits)
         if delay <= 0 and any(self._waiting[p] for p in range(priority)):
             return OVERALL_PERIOD / self.overall.rate  # a more urgent send is waiting: let it go first
@@ -177,7 +181,7 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
                 now = self.now()
                 self.next_slot = max(self.next_slot, now - self.spacing) + self.spacing
                 if priority is Priority.REPLY:
-                    self.last_reply = now
+                    self.replies.take(now)
                 self.overall.take(now)
                 if group is not None:
                     group.take(now)
