@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
 from datetime import datetime
+from typing import Any, cast
 
 from fsrs import Card, Rating, ReviewLog, Scheduler
 
