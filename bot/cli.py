@@ -98,10 +98,10 @@ def cmd_grade(args) -> int:
         _out(result)
     else:
         print(f"verdict: {result['verdict']}  score: {result['score']:.2f}  ({result['reason']})")
+        for line in result["explanation"]:  # core ideas found and missed first, then details
+            print(f"  {line}")
         for f in result["found"]:
             print(f"  + {f['term']}  ← “{f['text']}”")
-        for m in result["missed"]:
-            print(f"  - {m}" + ("  (negated)" if m in result["negated"] else ""))
     return 0
 
 
