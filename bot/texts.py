@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from content import Question
+    from content import Grade, Question
     from content.tutor import AnswerOutcome, InterviewSummary
     from storage.models import AttemptResult, Chat, DigestSettings, LeaderboardRow, User, UserStats
 
@@ -374,24 +374,18 @@ def _moments(result: AttemptResult) -> list[str]:
     return lines
 
 
-def grade_lines(grade: Any) -> list[str]:
-    """Core ideas found and missed first, then the details also worth saying."""
+def grade_lines(grade: Grade) -> list[str]:
+    """Core ideas found, contradicted and missing first, then the details also worth saying."""
     lines = []
-    core_found = getattr(grade, "core_found", None)
-    if core_found is not None:
-        if core_found:
-            lines.append("Core ideas you covered: " + ", ".join(f"<b>{esc(t)}</b>" for t in core_found))
-        if grade.core_missed:
-            lines.append("Core ideas missing: " + _terms(grade.core_missed))
-        if getattr(grade, "details_missed", None):
-            lines.append("Also worth saying: " + _terms(grade.details_missed, 6))
-    else:
-        if grade.matched:
-            lines.append("Covered: " + ", ".join(f"<b>{esc(m.term)}</b>" for m in grade.matched))
-        if grade.missed:
-            lines.append("Missed: " + _terms(list(grade.missed)))
-    if getattr(grade, "negated", None):
-        lines.append("<i>You said these don't apply: " + _terms(list(grade.negated)) + "</i>")
+    if grade.core_found:
+        lines.append("Core ideas you covered: " + ", ".join(f"<b>{esc(t)}</b>" for t in grade.core_found))
+    if grade.contradicted:
+        lines.append("⚠️ You said the opposite of: " + _terms(grade.contradicted))
+    missing = [t for t in grade.core_missed if t not in grade.contradicted]
+    if missing:
+        lines.append("Core ideas missing: " + _terms(missing))
+    if grade.details_missed:
+        lines.append("Also worth saying: " + _terms(grade.details_missed, 6))
     return lines
 
 
