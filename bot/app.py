@@ -30,9 +30,19 @@ from telegram.ext import (
 from content import Bank, load_bank
 from storage import AsyncStore
 
-from . import keyboards, observability, sending, texts
+from . import charts, keyboards, observability, sending, texts
 from .config import Config
-from .context import SERVICES, Clock, Services, TutorApp, TutorContext, cancel_background, services_of, system_clock
+from .context import (
+    SERVICES,
+    Clock,
+    Services,
+    TutorApp,
+    TutorContext,
+    cancel_background,
+    run_in_background,
+    services_of,
+    system_clock,
+)
 from .errors import on_error
 from .handlers import answers, common, history, interview, lookup, onboarding, owner, progress, quiz, review, settings
 from .inbox import Inbox
@@ -225,6 +235,8 @@ async def serve(application: TutorApp, *, webhook_url: str | None = None, listen
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     inbox = await start_app(application, poll=webhook_url is None, poll_timeout=30)
+    # matplotlib's import (about 1 s) on its own thread now, not on the first /stats
+    run_in_background(application, charts.warm_up(), "charts-warm-up")
     server = None
     try:
         if webhook_url:
