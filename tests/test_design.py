@@ -9,6 +9,10 @@ arriving and the verdict going out, on any thread (the store's threads too). Two
   (the grader's normalisation, the Store's row helpers) is that module's business.
 * **touched** — every project module with a function on the path, internals included (a guard
   against the path growing unnoticed).
+
+Two bot/ modules are crossed without being a step of the path: bot/context.py (the typed
+attribute reads `context.store`, `context.now()`) and bot/observability.py (metric counters).
+The test prints the count with and without them and holds the steps to 10.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tests.learners import right_answer_for, start
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = tuple(str(ROOT / layer) + "/" for layer in ("bot", "content", "storage"))
 USER = 5151
+NOT_STEPS = {"bot/context", "bot/observability"}  # attribute reads and metric counters
 
 
 class PathTracer:
@@ -69,7 +74,9 @@ async def trace_one_answer(tg, run_bot) -> PathTracer:
 async def test_one_answer_crosses_at_most_ten_project_modules(tg, run_bot):
     tracer = await trace_one_answer(tg, run_bot)
     crossed, touched = sorted(tracer.crossed), sorted(tracer.modules)
-    print(f"crossed {len(crossed)}:", *crossed, sep="\n  ")
+    steps = [m for m in crossed if m not in NOT_STEPS]
+    print(f"crossed {len(crossed)} ({len(steps)} steps):", *crossed, sep="\n  ")
     print(f"touched {len(touched)} modules, {len(tracer.functions)} functions")
-    assert len(crossed) <= 12, crossed  # issue 16 asks for 10: see docs/DESIGN.md
+    assert len(steps) <= 10, steps
+    assert len(crossed) <= 12, crossed
     assert len(touched) <= 28, touched
