@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = tuple(str(ROOT / layer) + "/" for layer in ("bot", "content", "storage"))
 USER = 5151
 NOT_STEPS = {"bot/context", "bot/observability"}  # attribute reads and metric counters
+# Scheduled work that may happen to tick while the answer is traced: never part of its path.
+JOBS = ("bot/jobs/daily_push", "bot/jobs/reminders", "bot/jobs/digest", "bot/jobs/announce", "bot/jobs/late_verdicts")
 
 
 class PathTracer:
@@ -38,10 +40,19 @@ class PathTracer:
         self.functions: set[str] = set()
         self.crossed: set[str] = set()
 
+    @staticmethod
+    def in_job(frame) -> bool:
+        """True inside a scheduled job (its frames, and whatever it calls)."""
+        while frame is not None:
+            if frame.f_code.co_filename.endswith(tuple(f"{job}.py" for job in JOBS)):
+                return True
+            frame = frame.f_back
+        return False
+
     def __call__(self, frame, event, arg):  # sys.setprofile's signature
         if self.on and event == "call":
             path = frame.f_code.co_filename
-            if path.startswith(LAYERS):
+            if path.startswith(LAYERS) and not self.in_job(frame):
                 module = str(Path(path).relative_to(ROOT).with_suffix(""))
                 self.modules.add(module)
                 self.functions.add(f"{module}:{frame.f_code.co_name}")
