@@ -47,6 +47,7 @@ OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second p
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 JITTER = 0.07  # seconds of network jitter the windows absorb (the margin below the limit)
 GROUP_RESERVE = 5  # a group's slots per minute that LOW messages may never use
+REPLY_TRICKLE = 3  # replies in the last window that need no slots kept for them
 MAX_REPLY_RESERVE = 6  # at most this many slots kept for replies: the push slows down, it never stops
 MAX_IDLE_GROUPS = 512  # group windows kept before idle ones are forgotten (memory stays flat)
 
@@ -159,8 +160,11 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
         if priority is not Priority.REPLY:
             waits.append(self.next_slot - now)
             # Learners are waiting for replies: keep free half as many slots as replies went out in
-            # the last window, so a burst of them goes at once (none while nobody is talking).
-            reserve = min(MAX_REPLY_RESERVE, (self.replies.rate - self.replies.free(now)) // 2)
+            # the last window beyond the first few, so a burst of them goes at once. A trickle of
+            # replies needs no reserve (the next bulk slot is at most `spacing` away), and a slot
+            # kept for a reply that never comes is pace the push loses.
+            replies = self.replies.rate - self.replies.free(now)
+            reserve = min(MAX_REPLY_RESERVE, max(0, replies - REPLY_TRICKLE) // 2)
             if reserve and self.overall.free(now) <= reserve:
                 waits.append(self.spacing)
         delay = max(waits)
