@@ -185,6 +185,7 @@ FORGET_CONFIRM = "This erases all your answers, streaks and settings. There is n
 FORGOTTEN = "Done — I erased everything I knew about you. /start if you ever want to come back."
 FORGET_CANCELLED = "Nothing was erased."
 SORRY = "Sorry, something went wrong on my side while handling that. Please try again."
+NOT_SAVED = "I couldn't save that just now — please send it again in a minute. 🙏"
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 FLOODED = "You're sending messages very fast — I'll ignore you for a minute. Take a breath! 🙂"
 NOT_IN_GROUP = "That works in private chat with me."
@@ -642,7 +643,6 @@ def interview_summary(summary: InterviewSummary, topic_titles: dict[str, str]) -
     out.append("<i>📖 buttons below: each question's model answer.</i>")
     return "\n".join(out)
 
-NOT_SAVED = "I couldn't save that just now — please send it again in a minute. 🙏"
 
 
 # ---------------------------------------------------------------- owner tools
@@ -652,12 +652,10 @@ ANNOUNCE_USAGE = "Write the announcement after the command: <code>/announce New 
 ANNOUNCE_CANCELLED = "Announcement cancelled — nothing was sent."
 
 
-def announcement(text: str) -> str:
-    return f"📣 {esc(text)}"
-
-
-def announce_preview(text: str) -> str:
-    return f"<b>Preview</b> — this goes to every subscribed chat:\n\n{announcement(text)}"
+def announcement(text: str, *, preview: bool = False) -> str:
+    """The owner's announcement as chats get it, or as the owner's preview of it."""
+    body = f"📣 {esc(text)}"
+    return f"<b>Preview</b> — this goes to every subscribed chat:\n\n{body}" if preview else body
 
 
 def announce_progress(progress: Any, done: bool = False) -> str:

@@ -47,7 +47,7 @@ async def announce(update: Update, context: TutorContext) -> None:
     user = update.effective_user
     assert user is not None
     draft = await context.store.write(Store.create_announcement, text[:3500], user.id, context.now())
-    await send(context, message_of(update).chat_id, texts.announce_preview(draft.text), markup=keyboards.announce_confirm(draft.id))
+    await send(context, message_of(update).chat_id, texts.announcement(draft.text, preview=True), markup=keyboards.announce_confirm(draft.id))
 
 
 async def announce_button(update: Update, context: TutorContext) -> None:
