@@ -12,12 +12,15 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from rapidfuzz import fuzz, process
 
 from .text import STOPWORDS, normalize, scan, stem, tokenize
 from .vocabulary import canonical_text_words, phrasebook
+
+if TYPE_CHECKING:
+    from .search import SearchIndex
 
 CONTENT_DIR = Path(__file__).resolve().parent
 QUESTIONS_DIR = CONTENT_DIR / "questions"
@@ -114,7 +117,7 @@ class Question:
         ranked = sorted(self.key_terms, key=lambda t: -t.weight)[: min(3, len(self.key_terms))]
         return tuple(t for t in self.key_terms if t in ranked)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "level": self.level,
@@ -180,7 +183,7 @@ class Bank:
         return {t.slug: t.title for t in self.topics}
 
     @cached_property
-    def search_index(self):
+    def search_index(self) -> SearchIndex:
         """Built on first use and kept: /ask never re-reads or re-indexes the bank."""
         from .search import SearchIndex
 
@@ -231,11 +234,11 @@ def prepare_variant(text: str) -> Variant:
 
 
 def _variants(term: str, aliases: tuple[str, ...]) -> tuple[Variant, ...]:
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[str | bool, ...]] = set()  # (*stems, ordered)
     out: list[Variant] = []
     for text in (term, *aliases):
         for v in prepare_variants(text):
-            key = (*(t.stem for t in v.tokens), v.ordered)
+            key: tuple[str | bool, ...] = (*(t.stem for t in v.tokens), v.ordered)
             if v.tokens and key not in seen:
                 seen.add(key)
                 out.append(v)
@@ -433,7 +436,7 @@ def domain_words(topics: tuple[Topic, ...] | list[Topic]) -> set[str]:
     return words - STOPWORDS
 
 
-def check_rubric(questions: list[Question], topics, problems: list[Problem]) -> None:
+def check_rubric(questions: list[Question], topics: tuple[Topic, ...] | list[Topic], problems: list[Problem]) -> None:
     """The rubric rules of docs/CONTENT.md that go beyond one field:
 
     - 2–4 core ideas per question;

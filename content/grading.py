@@ -22,9 +22,10 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -54,6 +55,16 @@ MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "dec
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
 WORD_CACHE = 50_000  # distinct reply words remembered with the alias words they match (bounded memory)
 
+# Where each word after the shared vocabulary came from: (first, last) index lists into the
+# words it replaced (see Phrasebook.rewrite).
+_Source = tuple[list[int], list[int]]
+# Joined pairs of a reply (see _Reply.joined_pairs): one-word alias -> (first, second) content positions.
+_Joined = dict[str, list[tuple[int, int]]]
+# A variant prepared for matching (see _QuestionIndex): (variant, its word ids, the set of them,
+# the norm a joined pair may stand for, the gap allowed between its words, whether it carries
+# its own negation).
+_Prepared = tuple[Variant, tuple[int, ...], frozenset[int], str | None, int, bool]
+
 
 class _WordOffsets:
     """Character offsets of a graded reply's words, found on first use.
@@ -65,7 +76,7 @@ class _WordOffsets:
 
     __slots__ = ("text", "words", "content", "source", "upto", "spans")
 
-    def __init__(self, text: str, words: list[str], content: list[int], source, upto: int):
+    def __init__(self, text: str, words: list[str], content: list[int], source: _Source | None, upto: int):
         self.text, self.words, self.content, self.source, self.upto = text, words, content, source, upto
         self.spans: list[tuple[int, int]] | None = None
 
@@ -104,7 +115,7 @@ class TermMatch:
         start, end = self._offsets.span(self._first, self._last)
         return self._offsets.text[start:end]
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[str, str, int, int, str]:
         return (self.term, self.alias, self.start, self.end, self.text)
 
     def __eq__(self, other: object) -> bool:
@@ -144,7 +155,7 @@ class Grade:
     def matched_terms(self) -> list[str]:
         return [m.term for m in self.matched]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "question_id": self.question_id,
             "verdict": self.verdict,
@@ -207,7 +218,7 @@ class _Reply:
         self.text = text
         words, clauses, sentences = scan(text)
         self.raw_words = words
-        self.source: tuple[list[int], list[int]] | None = None  # see Phrasebook.rewrite
+        self.source: _Source | None = None  # see Phrasebook.rewrite
         if not NEGATORS.isdisjoint(words):
             words = _soften_hedged_negations(words, clauses) or words
         rewritten = phrasebook().rewrite(words, sentences)
@@ -236,6 +247,7 @@ class _Reply:
         first use (only a negation check needs them)."""
         if self._clauses is None:
             scanned = self._scanned[0]
+            assert self.source is not None  # only None when the words were not rewritten
             self._clauses = [scanned[a] for a in self.source[0]]
         return self._clauses
 
@@ -244,6 +256,7 @@ class _Reply:
         """Sentence number of each word (see `clauses`); only multi-word aliases need them."""
         if self._sentences is None:
             scanned = self._scanned[1]
+            assert self.source is not None  # only None when the words were not rewritten
             self._sentences = [scanned[a] for a in self.source[0]]
         return self._sentences
 
@@ -267,10 +280,10 @@ class _Reply:
                 found[i] = cis if hit is None else sorted(hit + cis)
         return found
 
-    def joined_pairs(self, joinable: frozenset[str]) -> dict[str, list[tuple[int, int]]]:
+    def joined_pairs(self, joinable: frozenset[str]) -> _Joined:
         """Neighbouring words of one sentence written apart that form a one-word alias together
         ("batch norm" for "batchnorm"): one set lookup per word pair, in a comprehension."""
-        pairs: dict[str, list[tuple[int, int]]] = {}
+        pairs: _Joined = {}
         if not joinable:
             return pairs
         cw = self.content_words
@@ -282,7 +295,7 @@ class _Reply:
                     pairs.setdefault(cw[ci] + cw[ci + 1], []).append((ci, ci + 1))
         return pairs
 
-    def find(self, variant: Variant, lists: list[list[int]], joined: dict, gap: int) -> list[tuple[int, int]]:
+    def find(self, variant: Variant, lists: list[list[int]], joined: _Joined, gap: int) -> list[tuple[int, int]]:
         """Every (first, last) content-word span holding all of the variant's words close together.
 
         `lists` holds the reply positions of each of the variant's words. Each gap between
@@ -318,7 +331,7 @@ class _Reply:
                 last_end = end
         return spans
 
-    def _extend(self, lists, k: int, prev: int, sentence: int, limit: int, sentence_of: list[int]) -> int | None:
+    def _extend(self, lists: list[list[int]], k: int, prev: int, sentence: int, limit: int, sentence_of: list[int]) -> int | None:
         if k == len(lists):
             return prev
         positions = lists[k]
@@ -455,7 +468,7 @@ class _AliasWords:
     indexed for the first time) clears it, since a cached word may match the new one.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.ids: dict[AliasToken, int] = {}
         self.by_norm: dict[str, list[int]] = {}
         self.by_stem: dict[str, list[int]] = {}
@@ -527,7 +540,7 @@ class _AliasWords:
 _ALIAS_WORDS = _AliasWords()
 
 
-def index_questions(questions) -> None:
+def index_questions(questions: Iterable[Question]) -> None:
     """Index every question of a bank at once (the loader calls it): its words all enter the
     shared `_AliasWords` before any reply is graded, so the reply-word cache is never cleared,
     and grading never builds an index (memory stays flat while the bot runs)."""
@@ -543,15 +556,15 @@ class _QuestionIndex:
         id_of, known = _ALIAS_WORDS.id_of, _ALIAS_WORDS.ids.get
         norm_of = itemgetter(0)  # AliasToken.norm
 
-        def prepared(variants: tuple[Variant, ...], gap: int):
+        def prepared(variants: tuple[Variant, ...], gap: int) -> tuple[_Prepared, ...]:
             # (variant, its word ids, the set of them, the norm a joined pair may stand for,
             #  the gap allowed between its words, whether it carries its own negation)
-            out = []
+            out: list[_Prepared] = []
             for v in variants:
                 toks = v.tokens
-                vids = tuple(map(known, toks))
-                if None in vids:  # a word no question had before
-                    vids = tuple(map(id_of, toks))
+                known_ids = tuple(map(known, toks))
+                # a word no question had before gets an id
+                vids = known_ids if _all_known(known_ids) else tuple(map(id_of, toks))
                 own = not NEGATORS.isdisjoint(map(norm_of, toks))
                 out.append((v, vids, frozenset(vids), toks[0].norm if len(vids) == 1 else None, 0 if own else gap, own))
             return tuple(out)
@@ -577,6 +590,11 @@ class _QuestionIndex:
         self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
 
 
+def _all_known(ids: tuple[int | None, ...]) -> TypeGuard[tuple[int, ...]]:
+    """Whether every word already had an id (`_AliasWords.ids.get` found each one)."""
+    return None not in ids
+
+
 _INDEXES: dict[int, tuple[Question, _QuestionIndex]] = {}
 
 
@@ -595,7 +613,8 @@ def _index_of(question: Question) -> _QuestionIndex:
 _NONE: list[int] = []  # read only: an alias word the reply lacks
 
 
-def _first_match(reply: _Reply, variants, positions, present, joined) -> tuple[tuple[int, int, Variant] | None, bool]:
+def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[int, list[int]], present: set[int],
+                 joined: _Joined) -> tuple[tuple[int, int, Variant] | None, bool]:
     """The first un-negated occurrence of any variant, as (first, last content word, variant);
     and whether only negated ones exist, outside a conditional ("if they are all zero, nothing
     breaks symmetry" and "without a non-linear step, layers stay linear" describe the failure

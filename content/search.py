@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
 
 from .text import STOPWORDS, fast_stem, max_typos, normalize, scan
 from .vocabulary import canonical_text_words
+
+if TYPE_CHECKING:
+    from .bank import Bank
 
 # Words that say "I am asking" rather than what about.
 QUERY_FILLER = frozenset(
@@ -55,7 +59,7 @@ def _query_words(query: str) -> list[tuple[str, str]]:
 
 
 class SearchIndex:
-    def __init__(self, bank):
+    def __init__(self, bank: Bank) -> None:
         self.bank = bank
         self.questions = bank.questions
         # stem -> {question index: {field: weight}}; folded into (best, others) below
@@ -134,8 +138,8 @@ class SearchIndex:
                     value = (weight * factor, others * factor)
                     if value > best.get(qi, (0.0, 0.0)):
                         best[qi] = value
-            for qi, (value, others) in best.items():
-                totals[qi] += value
+            for qi, (weight, others) in best.items():
+                totals[qi] += weight
                 extras[qi] += others
         top = MAIN_TOPIC * len(words)
         ranked = []
@@ -173,10 +177,10 @@ class SearchIndex:
         return [slug for _choice, _score, slug in hits]
 
 
-def find_questions(bank, query: str, limit: int = 3) -> list[SearchHit]:
+def find_questions(bank: Bank, query: str, limit: int = 3) -> list[SearchHit]:
     """Best-matching questions for a topic query, best first; empty when nothing is close enough."""
     return bank.search_index.find(query, limit)
 
 
-def closest_topics(bank, query: str, limit: int = 3) -> list[str]:
+def closest_topics(bank: Bank, query: str, limit: int = 3) -> list[str]:
     return bank.search_index.closest_topics(query, limit)

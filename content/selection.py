@@ -40,7 +40,7 @@ def choose_question(
     level: str,
     recent: list[str],
     rng: random.Random,
-    avoid: set[str] | frozenset = frozenset(),
+    avoid: set[str] | frozenset[str] = frozenset(),
     this_week: Iterable[str] = (),
 ) -> Question:
     """Pick a question given the chat's `recent` question ids, newest first.

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import snowballstemmer
 
@@ -109,14 +110,14 @@ def normalize(text: str) -> str:
 def stem(word: str) -> str:
     """Snowball stem after folding British spellings (regularisation -> regular), cached for real words."""
     if len(word) > MAX_CACHED_WORD:
-        return _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word))
+        return cast(str, _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word)))
     return _cached_stem(word)
 
 
 @lru_cache(maxsize=65536)
 def _cached_stem(word: str) -> str:
     """Snowball stem after folding British spellings (regularisation -> regular)."""
-    return _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word))
+    return cast(str, _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word)))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -149,7 +150,7 @@ def fast_stem(word: str) -> str:
     hit = _STEMS.get(word)
     if hit is None:
         if len(word) > MAX_CACHED_WORD:  # junk: stem it, but never keep it
-            return _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word))
+            return cast(str, _stemmer.stemWord(_BRITISH_RE.sub(r"iz\1", word)))
         if len(_STEMS) > 200_000:  # bounded: arbitrary input must not grow memory forever
             _STEMS.clear()
         hit = _STEMS[word] = stem(word)

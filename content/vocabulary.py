@@ -81,7 +81,7 @@ VOCABULARY = read_vocabulary()
 
 # --- notation: symbols in the raw text -------------------------------------------------------
 
-def _notation_table(vocab: Vocabulary) -> tuple[re.Pattern | None, dict[str, str]]:
+def _notation_table(vocab: Vocabulary) -> tuple[re.Pattern[str] | None, dict[str, str]]:
     table: dict[str, str] = {}
     for words, symbols in vocab.notation:
         # a word is padded so it never glues to its neighbours; a one-character stand-in ("-" for
@@ -123,6 +123,10 @@ def has_symbols(text: str) -> bool:
 
 # --- word groups ------------------------------------------------------------------------------
 
+# A word group's form as the phrasebook looks it up: (the stems of its words, the canonical words).
+_Entry = tuple[tuple[str, ...], tuple[str, ...]]
+
+
 class Phrasebook:
     """Word groups indexed by the stem of their first word; each entry (stems, canonical words).
 
@@ -132,8 +136,8 @@ class Phrasebook:
     def __init__(self, vocab: Vocabulary):
         from .text import normalize, stem, tokenize
 
-        self.first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
-        self._starts: dict[str, list] = {}  # reply word -> the forms that may start at it
+        self.first: dict[str, list[_Entry]] = {}
+        self._starts: dict[str, list[_Entry]] = {}  # reply word -> the forms that may start at it
         self._others: set[str] = set()  # reply words no form starts with
         self.words: set[str] = set()  # every word of every form and canonical: the domain vocabulary
         self.problems: list[VocabularyProblem] = list(vocab.problems)
@@ -152,12 +156,12 @@ class Phrasebook:
                 if words and len(words[-1]) <= 4 and not words[-1].endswith("s"):  # acronym plurals: "NNs", "GANs"
                     texts.append(form + "s")
             for form in texts:
-                words = tuple(t.norm for t in tokenize(normalize(form)))
-                if not words:
+                form_words = tuple(t.norm for t in tokenize(normalize(form)))
+                if not form_words:
                     self.problems.append(VocabularyProblem(f"{kind}: form {form!r} of {canonical!r} has no words"))
                     continue
-                self.words.update(words)
-                stems = tuple(stem(w) for w in words)
+                self.words.update(form_words)
+                stems = tuple(stem(w) for w in form_words)
                 if stems in owner:
                     problem = VocabularyProblem(f"{kind}: form {form!r} belongs to two groups: {owner[stems]!r} and {canonical!r}")
                     if owner[stems] != canonical and (form in forms or form == canonical) and problem not in self.problems:
@@ -183,7 +187,7 @@ class Phrasebook:
             elif len(w) <= 40:  # no real word is longer: junk is looked up again, never kept
                 self._others.add(w)
 
-    def rewrite(self, words: list[str], sentences: list[int] | None = None):
+    def rewrite(self, words: list[str], sentences: list[int] | None = None) -> tuple[list[str], tuple[list[int], list[int]]] | None:
         """Replace every form in `words` by its canonical words.
 
         Returns (new words, (first, last)) where first[k]..last[k] are the indexes into `words`
