@@ -98,3 +98,11 @@ def test_reminder_only_in_the_evening_of_a_day_at_risk():
     assert reminder_day(tz="UTC", day_start_hour=0, last_day=yesterday, current=3, now=NOW - timedelta(hours=4)) is None
     assert reminder_day(tz="UTC", day_start_hour=0, last_day=date(2026, 3, 2), current=3, now=NOW) is None
     assert reminder_day(tz="Asia/Tokyo", day_start_hour=0, last_day=yesterday, current=3, now=NOW) is None  # 05:00 there
+
+
+def test_freed_memory_is_given_back_where_glibc_is():
+    import platform
+
+    from bot.jobs.housekeeping import release_free_memory
+
+    assert release_free_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
