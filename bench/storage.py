@@ -31,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +40,7 @@ from storage.aio import AsyncStore  # noqa: E402
 from storage.db import iso  # noqa: E402
 from storage.store import Store  # noqa: E402
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Tokyo",
          "America/Sao_Paulo", "Europe/Moscow", "UTC+05:30", "Australia/Sydney"]
