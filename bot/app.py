@@ -46,7 +46,7 @@ from .context import (
 from .errors import on_error
 from .handlers import answers, common, history, interview, lookup, onboarding, owner, progress, quiz, review, settings
 from .inbox import Inbox
-from .jobs import announce, daily_push, digest, housekeeping, late_verdicts, reminders
+from .jobs import announce, daily_push, digest, housekeeping, late_verdicts, logged, reminders
 from .limits import TelegramLimits
 
 log = logging.getLogger(__name__)
@@ -71,16 +71,16 @@ async def post_init(application: TutorApp) -> None:
     jobs = application.job_queue
     if jobs is None:
         raise RuntimeError("the job queue is required (python-telegram-bot[job-queue])")
-    jobs.run_repeating(daily_push.tick, interval=svc.config.tick_seconds, first=0.1, name="daily-push",
+    jobs.run_repeating(logged(daily_push.tick), interval=svc.config.tick_seconds, first=0.1, name="daily-push",
                        job_kwargs={"max_instances": 3})
     await announce.resume_announcements(application)
-    jobs.run_repeating(late_verdicts.tick, interval=60.0, first=5.0, name="late-verdicts", job_kwargs={"max_instances": 1})
-    jobs.run_repeating(prune_inbox, interval=3600.0, first=60.0, name="prune-inbox")
-    jobs.run_repeating(housekeeping.trim_memory, interval=housekeeping.TRIM_EVERY, first=housekeeping.TRIM_EVERY,
+    jobs.run_repeating(logged(late_verdicts.tick), interval=60.0, first=5.0, name="late-verdicts", job_kwargs={"max_instances": 1})
+    jobs.run_repeating(logged(prune_inbox), interval=3600.0, first=60.0, name="prune-inbox")
+    jobs.run_repeating(logged(housekeeping.trim_memory), interval=housekeeping.TRIM_EVERY, first=housekeeping.TRIM_EVERY,
                        name="release-memory")
-    jobs.run_repeating(digest.tick, interval=svc.config.tick_seconds, first=0.7, name="weekly-digest",
+    jobs.run_repeating(logged(digest.tick), interval=svc.config.tick_seconds, first=0.7, name="weekly-digest",
                        job_kwargs={"max_instances": 1})
-    jobs.run_repeating(reminders.tick, interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
+    jobs.run_repeating(logged(reminders.tick), interval=max(svc.config.tick_seconds, 1.0), first=0.5, name="reminders",
                        job_kwargs={"max_instances": 1})
 
 
