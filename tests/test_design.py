@@ -28,7 +28,7 @@ LAYERS = tuple(str(ROOT / layer) + "/" for layer in ("bot", "content", "storage"
 USER = 5151
 NOT_STEPS = {"bot/context", "bot/observability"}  # attribute reads and metric counters
 # Scheduled work that may happen to tick while the answer is traced: never part of its path.
-JOBS = ("bot/jobs/daily_push", "bot/jobs/reminders", "bot/jobs/digest", "bot/jobs/announce", "bot/jobs/late_verdicts")
+JOBS = ("bot/jobs/__init__", "bot/jobs/housekeeping", "bot/jobs/daily_push", "bot/jobs/reminders", "bot/jobs/digest", "bot/jobs/announce", "bot/jobs/late_verdicts")
 
 
 class PathTracer:
