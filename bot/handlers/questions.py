@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Message, Update
 
-from content import Question, closest_topics
+from content import Question, find_questions
 from content.tutor import next_question, weakest_topic
 from storage import Store
 from storage.models import Chat, Source
@@ -59,11 +59,15 @@ async def topic_from(context: TutorContext, update: Update, arg: str) -> str | N
         accuracy = {t.topic: t.accuracy for t in stats.per_topic}
         answered = {t.topic: t.answered for t in stats.per_topic}
         return weakest_topic(accuracy, answered)
-    slug = arg.lower().strip().replace(" ", "-")
-    if any(t.slug == slug for t in context.bank.topics):
-        return slug
-    near = closest_topics(context.bank, arg, 1)
-    return near[0] if near else None
+    wanted = arg.lower().strip()
+    for topic in context.bank.topics:  # a topic named exactly, by slug or title
+        if wanted in (topic.slug, topic.slug.replace("-", " "), topic.title.lower()):
+            return topic.slug
+    # Otherwise the main topic of the question /ask would show ("kv cache", "vanishing grads");
+    # nothing when no question is close enough.
+    hits = find_questions(context.bank, arg, 1)
+    question = context.bank.get(hits[0].question_id) if hits else None
+    return question.topic if question is not None else None
 
 
 async def drop_buttons(context: TutorContext, message: Message) -> None:
