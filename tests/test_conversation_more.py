@@ -28,7 +28,7 @@ async def test_a_seven_day_streak_earns_a_freeze_said_once_in_the_verdict(tg, ru
     await run_bot()
     await registered(tg)
     verdicts = []
-    for day in range(8):
+    for _ in range(8):
         question = await say(tg, USER, "/quiz")
         verdicts.append(await say(tg, USER, right_answer_for(question.text)))
         clock.advance(days=1)
