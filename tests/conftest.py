@@ -131,11 +131,14 @@ async def run_bot(make_config: Callable[..., Any], clock: Clock,
 # faults (kill -9, SIGTERM, outages, slow answers, locks): the rest runs in-process in seconds.
 
 SLOW_FILES = {"test_faults_crash.py", "test_faults_network.py", "test_faults_shutdown.py", "test_faults_db.py",
-              "test_reliability.py", "test_daily_push.py"}
+              "test_reliability.py", "test_daily_push.py", "test_fuzz_input.py", "test_charts.py"}
+# Single tests that start a process, render pictures or push thousands of rows.
+SLOW_TESTS = ("test_run_", "test_junk_words_do_not_grow", "test_the_wal_stays_bounded", "test_stats_picture",
+              "test_interview_on_a_topic_draws_only", "test_token_never_appears")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        if item.path.name in SLOW_FILES or "bot_processes" in fixtures:
+        if item.path.name in SLOW_FILES or "bot_processes" in fixtures or item.name.startswith(SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
