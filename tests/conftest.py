@@ -134,7 +134,7 @@ SLOW_FILES = {"test_faults_crash.py", "test_faults_network.py", "test_faults_shu
               "test_reliability.py", "test_daily_push.py", "test_fuzz_input.py", "test_charts.py"}
 # Single tests that start a process, render pictures or push thousands of rows.
 SLOW_TESTS = ("test_run_", "test_junk_words_do_not_grow", "test_the_wal_stays_bounded", "test_stats_picture",
-              "test_interview_on_a_topic_draws_only", "test_token_never_appears")
+              "test_interview_on_a_topic_draws_only", "test_an_interview_on_a_small_topic", "test_token_never_appears")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -93,3 +93,33 @@ async def test_settings_shows_every_current_setting(tg, run_bot):
     overview = await say(tg, USER, "/settings")
     for shown in ("07:15", "UTC", "all", "04:00", "Evening reminders", "Weekly digest"):
         assert shown in overview.text, shown
+
+
+async def test_an_interview_on_a_small_topic_says_so_fills_from_related_topics_and_skips_recent_questions(
+        tg, make_config, clock):
+    """'dropout' has 3 questions in the real bank: the interview says it borrows from related
+    topics, and a dropout question the learner got a moment ago is not asked again."""
+    import random
+
+    from bot.app import build_application, start_app, stop_app
+    from bot.context import services_of
+    from content import load_bank
+    from storage import Store
+
+    bank = load_bank()
+    app = build_application(make_config(), bank=bank, clock=clock, rng=random.Random(5))
+    await start_app(app)
+    try:
+        await registered(tg)
+        quizzed = await say(tg, USER, "/quiz dropout")
+        recent = next(q.id for q in bank.questions if q.question in quizzed.text)
+        intro = await say(tg, USER, "/interview dropout")
+        assert "related topics" in intro.text
+        await tg.processed(app)
+        interview = await services_of(app).store.read(Store.active_interview, USER, USER)
+        assert interview is not None and len(interview.question_ids) == 5
+        assert recent not in interview.question_ids
+        dropout = [qid for qid in interview.question_ids if "dropout" in bank.get(qid).topics]
+        assert len(dropout) == 2  # the other two dropout questions, then related ones
+    finally:
+        await stop_app(app)
