@@ -3,6 +3,7 @@ calls them, every `tick` on its own)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -24,6 +25,12 @@ def logged(tick: Tick) -> Callable[[TutorContext], Coroutine[Any, Any, None]]:
     async def run(context: TutorContext) -> None:
         try:
             await tick(context)
+        except asyncio.CancelledError:
+            if context.application.running:
+                raise
+            # Stopping: the scheduler cancels a running tick, and would log its cancellation with a
+            # traceback. What the tick had not done is still pending in storage for the next start.
+            log.info("%s.%s cut short by the shutdown", tick.__module__, tick.__name__)
         except Exception as exc:  # noqa: BLE001 — the scheduler would only log it less clearly
             if context.application.running:
                 log.exception("%s.%s failed", tick.__module__, tick.__name__)
