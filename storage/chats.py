@@ -378,7 +378,9 @@ class ChatsMixin(StoreBase):
         return date.fromisoformat(text) if text else None
 
     def _last_sent_at(self, chat_id: int) -> datetime | None:
-        text = self._scalar("SELECT MAX(sent_at) FROM deliveries WHERE chat_id = ? AND state = 'sent'", (chat_id,))
+        # When the last push was claimed, just before it went out: the send's own answer may come
+        # back seconds later, and the 12-hour gap is about the day's rhythm, not the round trip.
+        text = self._scalar("SELECT MAX(claimed_at) FROM deliveries WHERE chat_id = ? AND state = 'sent'", (chat_id,))
         return _rows.instant(text) if text else None
 
     def _reschedule(self, chat_id: int, now: datetime) -> None:
