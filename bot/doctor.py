@@ -22,6 +22,8 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
+from storage.backup import application_id
+
 from .observability import redact
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -269,10 +271,10 @@ _RESTORE = ("stop the bot, keep the damaged file for inspection, and restore the
 
 def _check_schema(
     conn: sqlite3.Connection, read_version: Callable[[sqlite3.Connection], int], code_version: int,
-    application_id: int,
+    expected_id: int,
 ) -> Check:
-    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-    if app_id not in (0, application_id):
+    app_id = application_id(conn)
+    if app_id not in (0, expected_id):
         return Check.failed("schema", f"application_id {app_id:#x}: this SQLite file belongs to another program",
                             "point TUTOR_DB at the bot's own database")
     version = read_version(conn)

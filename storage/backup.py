@@ -127,6 +127,11 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def application_id(conn: sqlite3.Connection) -> int:
+    """The file's SQLite application_id (0 for an unmarked file): which program it belongs to."""
+    return int(conn.execute("PRAGMA application_id").fetchone()[0])
+
+
 def code_schema_version() -> int:
     """The schema version this code migrates a database to."""
     from .migrations import MIGRATIONS
