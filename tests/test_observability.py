@@ -20,7 +20,7 @@ from bot.observability import (
     start_metrics_server,
 )
 
-TOKEN = "123456789:AAH-secret_token-ABCDEFGHIJKLMNOPQRSTU"
+TOKEN = "000000:FAKE-token-used-only-to-test-redaction"  # never a real token in the repository
 
 
 def log_lines(emit) -> list[dict]:
