@@ -6,16 +6,18 @@ answers 429 with `retry_after`, and every send of the bot should pause for that 
 right after it: against a server that counts 30 in *any* second that means 429s. So this is a
 limiter of our own, through PTB's documented extension point (`BaseRateLimiter`):
 
-* **Sliding windows**: at most `rate` messages in any `period + JITTER` seconds, as our clock sees
-  them. `JITTER` (70 ms) is the margin: requests that leave us at most that much further apart
-  than they arrive at Telegram can never make 31 in Telegram's second. The cost is pace: 30 per
-  1.07 s is 28 messages a second.
-* **Even pacing for bulk**: `BULK` and `LOW` sends go one per `spacing` (1.07 s / 30) on a
+* **Sliding windows, counted from Telegram's answer**: at most `rate` messages in any `period`
+  seconds, where a message holds its slot from the moment it leaves until one `period` after
+  Telegram *answered* it. Telegram counted it on arrival, which is before its answer came back, and
+  the next message arrives after it leaves us: so no 31 messages can ever meet in Telegram's
+  second, however the network jitters, with no guessed margin. The cost is one round trip per slot
+  (a few ms locally: 29.5 messages a second; with a 100 ms round trip to Telegram, 27).
+* **Even pacing for bulk**: `BULK` and `LOW` sends go one per `spacing` (1 s / 30) on a
   fixed schedule, never in a burst, so a slot frees every 36 ms and a waiting reply takes the
   next one: it never waits a whole window (a burst of 30 pushes would fill the window at one
   instant and free it at one instant a period later). While replies are flowing, bulk also
-  leaves free half as many slots as replies went out in the last window, so a burst of them
-  goes at once.
+  leaves free as many slots as replies went out in the last window (up to half), so a burst of
+  them goes at once: the push slows to a crawl while 20 learners a second are answering.
 * **Priorities**, passed per call as `rate_limit_args` (see `Priority`): a `REPLY` (a verdict, an
   answer to a command: someone is waiting) takes the next free slot before any `BULK` send (the
   daily push, reminders, digests); `LOW` group chatter (help, confirmations, refusals) is dropped
@@ -45,10 +47,9 @@ from .observability import count_rate_limited
 
 OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second per bot
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
-JITTER = 0.07  # seconds of network jitter the windows absorb (the margin below the limit)
 GROUP_RESERVE = 5  # a group's slots per minute that LOW messages may never use
 REPLY_TRICKLE = 3  # replies in the last window that need no slots kept for them
-MAX_REPLY_RESERVE = 6  # at most this many slots kept for replies: the push slows down, it never stops
+MAX_REPLY_RESERVE = 15  # at most half the slots kept for replies: the push slows down, it never stops
 MAX_IDLE_GROUPS = 512  # group windows kept before idle ones are forgotten (memory stays flat)
 
 MESSAGE_METHODS = frozenset({
@@ -78,11 +79,16 @@ class BudgetExhausted(Exception):
 
 
 class SlidingWindow:
-    """When the next of at most `rate` entries in any `period` seconds may go."""
+    """When the next of at most `rate` entries in any `period` seconds may go.
+
+    An entry is either in flight (`start` … `finish`) or done at a time; a done entry holds its slot
+    for `period` seconds after that time. `take` records one that is done at once.
+    """
 
     def __init__(self, rate: int, period: float) -> None:
         self.rate, self.period = rate, period
-        self.times: deque[float] = deque()
+        self.times: deque[float] = deque()  # when entries were done, oldest first
+        self.in_flight = 0
 
     def _expire(self, now: float) -> None:
         while self.times and self.times[0] <= now - self.period:
@@ -90,15 +96,23 @@ class SlidingWindow:
 
     def free(self, now: float) -> int:
         self._expire(now)
-        return self.rate - len(self.times)
+        return self.rate - self.in_flight - len(self.times)
 
     def wait(self, now: float) -> float:
-        """Seconds until one more entry fits (0 if it fits now)."""
+        """Seconds until one more entry fits (0 if it fits now; a whole period if all are in flight,
+        but the end of a flight wakes every waiter)."""
         if self.free(now) > 0:
             return 0.0
-        return self.times[0] + self.period - now
+        return self.times[0] + self.period - now if self.times else self.period
 
     def take(self, now: float) -> None:
+        self.times.append(now)
+
+    def start(self) -> None:
+        self.in_flight += 1
+
+    def finish(self, now: float) -> None:
+        self.in_flight -= 1
         self.times.append(now)
 
 
@@ -119,13 +133,13 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
 
     def __init__(self, messages_per_second: int = OVERALL_RATE, *, clock: Callable[[], float] | None = None) -> None:
         self.pacing = messages_per_second > 0  # 0: only 429 pauses (a self-hosted Bot API server, benchmarks)
-        self.overall = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD + JITTER)
+        self.overall = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD)
         self.groups: dict[int | str, SlidingWindow] = {}
         self.paused_until = 0.0
         # BULK and LOW: one per `spacing` seconds (measured without it: verdict p99 0.96 s during a push).
-        self.spacing = (OVERALL_PERIOD + JITTER) / max(1, messages_per_second)
+        self.spacing = OVERALL_PERIOD / max(1, messages_per_second)
         self.next_slot = -1e9  # when the next BULK send may go: a schedule, so a late wake-up is not lost pace
-        self.replies = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD + JITTER)  # replies lately
+        self.replies = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD)  # replies lately
         self._clock = clock
         self._waiting = [0, 0, 0]  # per Priority: sends waiting for a slot
         self._changed = asyncio.Condition()
@@ -147,7 +161,7 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
                 now = self.now()
                 for old in [k for k, w in self.groups.items() if w.free(now) == w.rate]:
                     del self.groups[old]
-            window = self.groups[key] = SlidingWindow(GROUP_RATE, GROUP_PERIOD + JITTER)
+            window = self.groups[key] = SlidingWindow(GROUP_RATE, GROUP_PERIOD)
         return window
 
     def _delay(self, priority: Priority, group: SlidingWindow | None, now: float) -> float:
@@ -159,12 +173,14 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
             waits.append(group.wait(now))
         if priority is not Priority.REPLY:
             waits.append(self.next_slot - now)
-            # Learners are waiting for replies: keep free half as many slots as replies went out in
-            # the last window beyond the first few, so a burst of them goes at once. A trickle of
-            # replies needs no reserve (the next bulk slot is at most `spacing` away), and a slot
-            # kept for a reply that never comes is pace the push loses.
+            # Learners are waiting for replies: keep free as many slots as replies went out in the
+            # last window, so a burst of them goes at once. Arrivals are random: at 20 a second,
+            # 30 in one second is a 1-in-100 event, and each slot the push holds then delays a
+            # reply by up to a second (bench/latency.py: a reserve of half the replies gave p99
+            # 113-143 ms). A trickle of replies needs no reserve (the next bulk slot is at most
+            # `spacing` away), and a slot kept for a reply that never comes is pace the push loses.
             replies = self.replies.rate - self.replies.free(now)
-            reserve = min(MAX_REPLY_RESERVE, max(0, replies - REPLY_TRICKLE) // 2)
+            reserve = min(MAX_REPLY_RESERVE, replies) if replies > REPLY_TRICKLE else 0
             if reserve and self.overall.free(now) <= reserve:
                 waits.append(self.spacing)
         delay = max(waits)
@@ -172,8 +188,7 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
             return OVERALL_PERIOD / self.overall.rate  # a more urgent send is waiting: let it go first
         return delay
 
-    async def _admit(self, priority: Priority, key: int | str | None) -> None:
-        group = self._group(key) if key is not None else None
+    async def _admit(self, priority: Priority, group: SlidingWindow | None) -> None:
         self._waiting[priority] += 1
         try:
             async with self._changed:
@@ -186,9 +201,9 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
                 self.next_slot = max(self.next_slot, now - self.spacing) + self.spacing
                 if priority is Priority.REPLY:
                     self.replies.take(now)
-                self.overall.take(now)
+                self.overall.start()
                 if group is not None:
-                    group.take(now)
+                    group.start()
         finally:
             self._waiting[priority] -= 1
         async with self._changed:
@@ -204,10 +219,27 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
         rate_limit_args: dict[str, Any] | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         priority = Priority((rate_limit_args or {}).get("priority", Priority.REPLY))
-        if self.pacing and endpoint in MESSAGE_METHODS:
-            await self._admit(priority, group_key(data))
-        elif (pause := self.paused_until - self.now()) > 0:
-            await asyncio.sleep(pause)
+        if not (self.pacing and endpoint in MESSAGE_METHODS):
+            if (pause := self.paused_until - self.now()) > 0:
+                await asyncio.sleep(pause)
+            return await self._call(callback, args, kwargs)
+        key = group_key(data)
+        group = self._group(key) if key is not None else None
+        await self._admit(priority, group)
+        try:
+            return await self._call(callback, args, kwargs)
+        finally:
+            # The slot is held until one period after Telegram answered (or we stopped waiting).
+            now = self.now()
+            self.overall.finish(now)
+            if group is not None:
+                group.finish(now)
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _call(
+        self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any, kwargs: dict[str, Any]
+    ) -> Any:
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:

@@ -88,10 +88,12 @@ async def test_a_member_who_only_answered_in_a_group_is_not_told_to_start(tg, ru
 async def test_settings_shows_every_current_setting(tg, run_bot):
     await run_bot()
     await registered(tg)
-    await say(tg, USER, "/settime 07:15")
+    # A time still ahead today (the clock says 08:00): a time already past would make today's
+    # question due at once, and the push job's first tick could slip it in between the replies.
+    await say(tg, USER, "/settime 21:15")
     await say(tg, USER, "/daystart 4")
     overview = await say(tg, USER, "/settings")
-    for shown in ("07:15", "UTC", "all", "04:00", "Evening reminders", "Weekly digest"):
+    for shown in ("21:15", "UTC", "all", "04:00", "Evening reminders", "Weekly digest"):
         assert shown in overview.text, shown
 
 
