@@ -51,6 +51,10 @@ HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as
                     ("that", "much"), ("as", "often"), ("as", "quickly"), ("as", "fast"), ("as", "badly")})
 NEGATIVE_MEANING_SHARE = 0.2  # share of a term's variants carrying their own negation that makes it a "no X" idea
 CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
+# A clause starting with one of these states a purpose: a negation in it names what is prevented.
+PURPOSE_WORDS = frozenset({"so"})
+# A negation does not reach back past an example: "activations that don't saturate, like ReLU".
+EXAMPLE_MARKS = frozenset({"like", "eg", "ie", "including"})
 MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
 WORD_CACHE = 50_000  # distinct reply words remembered with the alias words they match (bounded memory)
@@ -395,20 +399,31 @@ class _Reply:
         if not own:
             for j in range(start + 1, end):  # "gradients do not vanish"
                 if words[j] in NEGATORS and words[j + 1] != "only":
-                    return words[j]
+                    return "" if self._purpose(j) else words[j]
         clause, seen = clauses[start], 0
         for j in range(start - 1, -1, -1):
-            if clauses[j] != clause:
-                break
+            if clauses[j] != clause or words[j] in EXAMPLE_MARKS:
+                break  # "activations that do not flatten out, like ReLU": the example is not negated
             if words[j] in NEGATORS:
                 # "not only X but also Y" affirms X; "without" reaches its object only
                 if words[j + 1] != "only" and seen < NEGATOR_REACH.get(words[j], NEGATION_WINDOW):
-                    return words[j]
+                    return "" if self._purpose(j) else words[j]
             elif words[j] not in STOPWORDS:
                 seen += 1
                 if seen >= NEGATION_WINDOW:
                     break
         return ""
+
+    def _purpose(self, j: int) -> bool:
+        """Whether negator `j` sits in a purpose clause: "scale the scores so they don't get too
+        large", "random so neurons don't learn the same thing" name the problem a mechanism
+        prevents; they state the idea, they do not deny it."""
+        words, clauses = self.words, self.clauses
+        clause = clauses[j]
+        k = j
+        while k > 0 and clauses[k - 1] == clause:
+            k -= 1
+        return words[k] in PURPOSE_WORDS or (j >= 2 and words[j - 1] == "as" and words[j - 2] == "so")
 
 
 def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] | None:

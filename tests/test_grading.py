@@ -308,6 +308,32 @@ def test_a_hedged_negation_is_not_a_negation():
     assert "regularization" in grade.matched_terms
 
 
+SCALE = rubric(
+    ("scores grow large", ["dot products get too large", "scores get large"], True),
+    ("neurons stay identical", ["neurons learn the same thing"], True),
+)
+
+
+@pytest.mark.parametrize("reply", [
+    "divide by sqrt d so the dot products don't get too large",
+    "it is random so that neurons don't all learn the same thing",
+    "scale the scores so as not to let the scores get large",
+])
+def test_a_negation_in_a_purpose_clause_names_the_problem_prevented(reply):
+    """"X so that Y doesn't happen" says Y would happen otherwise: it states the idea."""
+    grade = grade_reply(SCALE, reply)
+    assert grade.negated == () and grade.matched_terms, grade.negated
+
+
+def test_a_plain_negation_of_the_problem_still_denies_it():
+    assert "scores grow large" in grade_reply(SCALE, "the dot products don't get too large").negated
+
+
+def test_a_negation_does_not_reach_back_past_an_example():
+    grade = grade_reply(ACT, "use activations that do not flatten out like relu")
+    assert "ReLU" in grade.matched_terms and not grade.negated
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
