@@ -44,14 +44,14 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from bot.charts import (  # noqa: E402
     CALENDAR_WEEKS,
     LeaderboardPicture,
-    LeaderRow,
     StatsPicture,
-    TopicMastery,
     png_size,
     render_in_worker,
     render_leaderboard,
     render_stats,
 )
+from content.progress import TopicMastery  # noqa: E402
+from storage.models import LeaderboardRow  # noqa: E402
 
 TODAY = date(2026, 12, 2)
 TITLES = [
@@ -78,14 +78,15 @@ def learner_200(seed: int = 200) -> StatsPicture:
         today=TODAY, answers_by_day=days,
         streak_days=frozenset(TODAY - timedelta(days=i) for i in range(12)) | freezes,
         freeze_days=freezes,
-        topics=[TopicMastery(t, rng.random(), rng.randint(1, 40)) for t in TITLES],
+        topics=[TopicMastery(t, rng.random(), rng.randint(1, 40), "retrievability") for t in TITLES],
         mastery_kind="retrievability", forecast=[5, 12, 0, 3, 8, 1, 2],
     )
 
 
 def full_leaderboard() -> LeaderboardPicture:
     names = ["Anna 🐍", "$x$ <b>bold</b>", "W" * 300, "יוסי כהן", "محمد علي"]
-    rows = [LeaderRow(names[i % len(names)] + f" {i}", 1000 - 37 * i, 300 - 9 * i) for i in range(10)]
+    rows = [LeaderboardRow(i, names[i % len(names)] + f" {i}", None, 1000 - 37 * i, 300 - 9 * i, 0)
+            for i in range(10)]
     return LeaderboardPicture("DL interview prep", rows, rows[::-1])
 
 

@@ -1,7 +1,7 @@
 """The /stats and /top pictures (issue 20): plain data in, PNG bytes out.
 
-No Telegram and no SQL here: the handler gathers a `StatsPicture` or a `LeaderboardPicture`,
-and awaits `render_in_worker(render_stats, picture)` for the bytes to send as a photo.
+No Telegram and no SQL here: the handler gathers a `StatsPicture` (content/progress.py's
+mastery rows) or a `LeaderboardPicture` (storage's leaderboard rows), and awaits `render_in_worker(render_stats, picture)` for the bytes to send as a photo.
 
 How it is drawn, and why:
 
@@ -35,10 +35,14 @@ import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from content.progress import MasteryKind, TopicMastery
+
+from . import texts
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -47,24 +51,21 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
+    from storage.models import LeaderboardRow
+
 __all__ = [
     "CALENDAR_WEEKS",
     "MAX_ROWS",
     "MAX_TOPICS",
     "WIDTH_PX",
-    "LeaderRow",
     "LeaderboardPicture",
-    "MasteryKind",
     "StatsPicture",
-    "TopicMastery",
     "png_size",
     "render_in_worker",
     "render_leaderboard",
     "render_stats",
     "warm_up",
 ]
-
-MasteryKind = Literal["retrievability", "accuracy"]
 
 CALENDAR_WEEKS = 26
 MAX_TOPICS = 10  # topics drawn in /stats, weakest first
@@ -112,21 +113,14 @@ MASTERY_NOTE: dict[str, str] = {
 
 # --------------------------------------------------------------------------------------- inputs
 @dataclass(frozen=True, slots=True)
-class TopicMastery:
-    """One topic's bar: ``mastery`` in 0..1 (clamped when drawn), ``answered`` answers so far."""
-
-    title: str
-    mastery: float
-    answered: int
-
-
-@dataclass(frozen=True, slots=True)
 class StatsPicture:
     """Everything the /stats picture shows, in the learner's own calendar days.
 
     ``answers_by_day``: graded answers per local day (days outside the last 26 weeks are ignored).
     ``streak_days`` / ``freeze_days``: days counted in a streak, and days a freeze covered.
-    ``topics``: any order and any number; the weakest `MAX_TOPICS` are drawn, weakest first.
+    ``topics``: any order and any number; the weakest `MAX_TOPICS` are drawn, weakest first, each
+    as a bar of ``mastery`` (0..1, clamped) labelled with its title from ``topic_titles`` (else its
+    slug), marked "(accuracy)" when its ``kind`` is not the picture's ``mastery_kind``.
     ``mastery_kind``: what ``mastery`` means, written under the topic heading.
     ``forecast``: reviews due on each of the next 7 days, index 0 = today (missing days are 0).
     """
@@ -138,26 +132,19 @@ class StatsPicture:
     topics: Sequence[TopicMastery] = ()
     mastery_kind: MasteryKind = "retrievability"
     forecast: Sequence[int] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LeaderRow:
-    """One member in a leaderboard table: the display name (drawn as plain text), points, answers."""
-
-    name: str
-    points: int
-    answers: int
+    topic_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class LeaderboardPicture:
     """The /top picture: ``title`` (e.g. the group's name) and two tables, already ranked.
 
-    At most `MAX_ROWS` rows of each are drawn, in the order given."""
+    At most `MAX_ROWS` rows of each are drawn, in the order given, and of each member only their
+    name (`texts.plain_user_name`, drawn as plain text), points and answers."""
 
     title: str
-    this_week: Sequence[LeaderRow]
-    all_time: Sequence[LeaderRow]
+    this_week: Sequence[LeaderboardRow]
+    all_time: Sequence[LeaderboardRow]
 
 
 # --------------------------------------------------------------------------------- pure helpers
@@ -172,8 +159,8 @@ def answer_level(answers: int) -> int:
 
 
 def weakest_topics(topics: Sequence[TopicMastery]) -> list[TopicMastery]:
-    """The topics drawn: weakest first (ties by title, so the order is stable), at most 10."""
-    return sorted(topics, key=lambda t: (_unit(t.mastery), t.title))[:MAX_TOPICS]
+    """The topics drawn: weakest first (ties by topic, so the order is stable), at most 10."""
+    return sorted(topics, key=lambda t: (_unit(t.mastery), t.topic))[:MAX_TOPICS]
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -379,7 +366,7 @@ def render_stats(data: StatsPicture) -> bytes:
     forecast_h = FORECAST_H if any(due) else NOTHING_DUE_H
     sheet = _Sheet(CALENDAR_H + topics_h + forecast_h + 0.1)
     _draw_calendar(sheet, data, 0.0)
-    _draw_topics(sheet, topics, data.mastery_kind, CALENDAR_H)
+    _draw_topics(sheet, topics, data.mastery_kind, data.topic_titles, CALENDAR_H)
     _draw_forecast(sheet, due, data.today, CALENDAR_H + topics_h)
     return sheet.png()
 
@@ -465,7 +452,8 @@ def _diamonds(sheet: _Sheet, corners: Sequence[tuple[float, float]], side: float
     sheet.add(PolyCollection(verts, facecolors=BLUE, edgecolors="white", linewidths=0.8))
 
 
-def _draw_topics(sheet: _Sheet, topics: Sequence[TopicMastery], kind: MasteryKind, top: float) -> None:
+def _draw_topics(sheet: _Sheet, topics: Sequence[TopicMastery], kind: MasteryKind,
+                 titles: Mapping[str, str], top: float) -> None:
     sheet.text(MARGIN, top + 0.3, "Mastery by topic, weakest first", size=TITLE_PT, bold=True)
     sheet.text(MARGIN, top + 0.56, MASTERY_NOTE[kind], size=TEXT_PT, colour=GREY_TEXT)
     y = top + 0.78
@@ -486,7 +474,8 @@ def _draw_topics(sheet: _Sheet, topics: Sequence[TopicMastery], kind: MasteryKin
         count = sheet.text(x, label_y, _plural(t.answered, "answer"), size=SMALL_PT, colour=GREY_TEXT,
                            ha="right")
         x -= sheet.width_in(count) + 0.15
-        sheet.fitted_text(MARGIN, label_y, t.title, x - MARGIN)
+        title = texts.mastery_title(titles.get(t.topic, t.topic), t.kind != kind)
+        sheet.fitted_text(MARGIN, label_y, title, x - MARGIN)
         bar_y = label_y + 0.07
         tracks.append((MARGIN, bar_y, width, bar_h))
         if value > 0:
@@ -540,7 +529,7 @@ def render_leaderboard(data: LeaderboardPicture) -> bytes:
     return sheet.png()
 
 
-def _draw_table(sheet: _Sheet, heading: str, rows: Sequence[LeaderRow], top: float,
+def _draw_table(sheet: _Sheet, heading: str, rows: Sequence[LeaderboardRow], top: float,
                 row_h: float) -> None:
     from matplotlib.patches import Circle
 
@@ -564,11 +553,11 @@ def _draw_table(sheet: _Sheet, heading: str, rows: Sequence[LeaderRow], top: flo
             sheet.add(Circle((MARGIN + 0.13, mid), 0.13, facecolor=MEDALS[i], edgecolor="none"))
         sheet.text(MARGIN + 0.13, mid, str(i + 1), size=SMALL_PT, bold=True, ha="center",
                    va="center_baseline", colour=INK)
-        sheet.fitted_text(name_x, mid, row.name, points_x - 0.75 - name_x, size=TEXT_PT,
+        sheet.fitted_text(name_x, mid, texts.plain_user_name(row.first_name, row.username), points_x - 0.75 - name_x, size=TEXT_PT,
                           va="center_baseline")
         sheet.text(points_x, mid, _count(row.points), size=TEXT_PT, bold=True, ha="right",
                    va="center_baseline")
-        sheet.text(answers_x, mid, _count(row.answers), size=TEXT_PT, colour=GREY_TEXT, ha="right",
+        sheet.text(answers_x, mid, _count(row.answered), size=TEXT_PT, colour=GREY_TEXT, ha="right",
                    va="center_baseline")
 
 

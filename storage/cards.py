@@ -23,7 +23,7 @@ from typing import Any
 from . import _rows
 from ._base import StoreBase, reads
 from ._sql import iso
-from .models import CardDict, DueCard, ReviewDict, ReviewRecord
+from .models import CardDict, ReviewDict, ReviewRecord, StoredCard
 
 CARD_KEYS = ("card_id", "state", "step", "stability", "difficulty", "due", "last_review")
 CARD_STATES = (1, 2, 3)  # fsrs.State: Learning, Review, Relearning
@@ -103,7 +103,7 @@ class CardsMixin(StoreBase):
         )
 
     @reads
-    def due_cards(self, user_id: int, now: datetime, limit: int = 10) -> list[DueCard]:
+    def due_cards(self, user_id: int, now: datetime, limit: int = 10) -> list[StoredCard]:
         """Cards due at ``now`` (``due <= now``), most overdue first, then by
         question id so the order is deterministic, each with its
         ``Card.to_dict()`` and ``reps`` (reviews so far). One range scan of
@@ -114,7 +114,7 @@ class CardsMixin(StoreBase):
                 ORDER BY due, question_id LIMIT ?""",
             (user_id, iso(now), limit),
         )
-        return [DueCard(row["question_id"], {key: row[key] for key in CARD_KEYS}, row["reps"])
+        return [StoredCard(row["question_id"], {key: row[key] for key in CARD_KEYS}, row["reps"])
                 for row in rows]
 
     @reads

@@ -31,7 +31,6 @@ __all__ = [
     "DigestSettings",
     "Dispute",
     "DisputeStatus",
-    "DueCard",
     "DueChat",
     "InboxItem",
     "Interview",
@@ -231,15 +230,6 @@ class LeaderboardRow:
 
 
 @dataclass(frozen=True, slots=True)
-class DueCard:
-    """A spaced-repetition card due for review, with how many reviews it had so far."""
-
-    question_id: str
-    card: CardDict
-    reps: int
-
-
-@dataclass(frozen=True, slots=True)
 class ReviewRecord:
     """One row of the review log, in the fields of fsrs ``ReviewLog.to_dict()`` plus who and
     what (the FSRS optimizer's input)."""
@@ -362,10 +352,11 @@ class DayCount:
 
 @dataclass(frozen=True, slots=True)
 class StoredCard:
-    """One of a learner's FSRS cards, as fsrs ``Card.to_dict()``."""
+    """One of a learner's FSRS cards, as fsrs ``Card.to_dict()``, with how many reviews it had."""
 
     question_id: str
     card: CardDict
+    reps: int
 
 
 @dataclass(frozen=True, slots=True)

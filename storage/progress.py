@@ -52,9 +52,9 @@ class ProgressMixin(AnswersMixin):
                 (user_id,),
             ))
         cards = tuple(
-            StoredCard(r["question_id"], {key: r[key] for key in CARD_KEYS})
+            StoredCard(r["question_id"], {key: r[key] for key in CARD_KEYS}, r["reps"])
             for r in self._all(
-                f"""SELECT question_id, {', '.join(CARD_KEYS)} FROM cards
+                f"""SELECT question_id, {', '.join(CARD_KEYS)}, reps FROM cards
                     WHERE user_id = ? ORDER BY question_id""",
                 (user_id,),
             ))

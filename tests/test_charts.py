@@ -33,9 +33,7 @@ from bot.charts import (
     VERMILLION,
     WIDTH_PX,
     LeaderboardPicture,
-    LeaderRow,
     StatsPicture,
-    TopicMastery,
     answer_level,
     calendar_start,
     plain_text,
@@ -45,6 +43,8 @@ from bot.charts import (
     render_stats,
     weakest_topics,
 )
+from content.progress import TopicMastery
+from storage.models import LeaderboardRow
 
 TODAY = date(2026, 12, 2)  # a Wednesday
 MAX_BYTES = 200 * 1024
@@ -67,8 +67,9 @@ def learner(answers: int) -> StatsPicture:
         return StatsPicture(
             today=TODAY, answers_by_day={TODAY: 2, yesterday: 1},
             streak_days=frozenset({TODAY, yesterday}),
-            topics=[TopicMastery("Attention mechanisms", 1.0, 1),
-                    TopicMastery("Backpropagation and gradients", 0.5, 2)],
+            topics=[TopicMastery("attention", 1.0, 1, "accuracy"),
+                    TopicMastery("backprop", 0.5, 2, "accuracy")],
+            topic_titles={"attention": "Attention mechanisms", "backprop": "Backpropagation and gradients"},
             mastery_kind="accuracy", forecast=[0, 2, 0, 1],
         )
     rng = random.Random(answers)
@@ -83,9 +84,13 @@ def learner(answers: int) -> StatsPicture:
     streak = frozenset(TODAY - timedelta(days=i) for i in range(9))
     return StatsPicture(
         today=TODAY, answers_by_day=days, streak_days=streak, freeze_days=freezes,
-        topics=[TopicMastery(t, rng.random(), rng.randint(1, 40)) for t in TITLES],
+        topics=[TopicMastery(t, rng.random(), rng.randint(1, 40), "retrievability") for t in TITLES],
         mastery_kind="retrievability", forecast=[5, 12, 0, 3, 8, 1, 2],
     )
+
+
+def member(name: str, points: int, answered: int) -> LeaderboardRow:
+    return LeaderboardRow(user_id=1, first_name=name, username=None, points=points, answered=answered, correct=0)
 
 
 @cache
@@ -152,7 +157,7 @@ def test_the_picture_grows_with_the_topics_drawn_and_stops_at_ten() -> None:
 
 
 def test_hostile_names_render_as_plain_text_without_glyph_warnings() -> None:
-    rows = [LeaderRow(name, 100 - i, 10 + i) for i, name in enumerate(HOSTILE_NAMES)]
+    rows = [member(name, 100 - i, 10 + i) for i, name in enumerate(HOSTILE_NAMES)]
     picture = LeaderboardPicture(title="$group$ <b>🚀</b> " + "long " * 80, this_week=rows[:10],
                                  all_time=rows[::-1])
     with warnings.catch_warnings():
@@ -163,7 +168,7 @@ def test_hostile_names_render_as_plain_text_without_glyph_warnings() -> None:
 
 def test_the_64_colour_palette_keeps_every_flat_colour_exact() -> None:
     """The quantizer once merged the table's #F3F3F3 stripes into white: they vanished."""
-    rows = [LeaderRow(f"member {i}", 10 - i, i) for i in range(4)]
+    rows = [member(f"member {i}", 10 - i, i) for i in range(4)]
     with Image.open(BytesIO(render_leaderboard(LeaderboardPicture("g", rows, rows)))) as image:
         colours = {rgb for _, rgb in image.convert("RGB").getcolors(256) or []}
     with Image.open(BytesIO(stats_png(200))) as image:
@@ -183,7 +188,7 @@ def test_an_empty_leaderboard_renders() -> None:
 def test_same_input_same_bytes_whatever_was_drawn_before() -> None:
     """Each thread reuses one figure (bot/charts.py says why): nothing may leak between pictures."""
     first = stats_png(200)
-    render_leaderboard(LeaderboardPicture("between", [LeaderRow("x" * 50, 1, 1)], []))
+    render_leaderboard(LeaderboardPicture("between", [member("x" * 50, 1, 1)], []))
     assert render_stats(learner(200)) == first
     assert stats_png(3) != first
 
@@ -198,7 +203,7 @@ def test_out_of_range_values_are_clamped_not_fatal() -> None:
     odd = StatsPicture(
         today=TODAY, answers_by_day={TODAY: -3, TODAY - timedelta(days=999): 50, TODAY + timedelta(days=1): 5},
         streak_days=frozenset({TODAY + timedelta(days=3)}), freeze_days=frozenset({date(2000, 1, 1)}),
-        topics=[TopicMastery("over", 1.7, 3), TopicMastery("under", -0.2, 0)],
+        topics=[TopicMastery("over", 1.7, 3, "retrievability"), TopicMastery("under", -0.2, 0, "accuracy")],
         forecast=[-1, 0, 10**6, 0, 0, 0, 0, 99, 99],  # negative, huge, and longer than 7 days
     )
     assert_phone_png(render_stats(odd))
@@ -229,12 +234,12 @@ def test_plain_text_keeps_markup_and_dollars_and_drops_what_the_font_cannot_draw
     assert plain_text("יוסי כהן") == "יוסי כהן"
 
 
-def test_weakest_topics_first_at_most_ten_ties_by_title() -> None:
-    topics = [TopicMastery(f"t{i:02}", (i % 5) / 4, i) for i in range(15)]
+def test_weakest_topics_first_at_most_ten_ties_by_topic() -> None:
+    topics = [TopicMastery(f"t{i:02}", (i % 5) / 4, i, "accuracy") for i in range(15)]
     drawn = weakest_topics(topics)
     assert len(drawn) == MAX_TOPICS
     assert [t.mastery for t in drawn] == sorted(t.mastery for t in drawn)
-    assert [t.title for t in drawn[:3]] == ["t00", "t05", "t10"]
+    assert [t.topic for t in drawn[:3]] == ["t00", "t05", "t10"]
 
 
 def test_calendar_is_26_week_columns_from_a_monday_to_today() -> None:
@@ -285,7 +290,7 @@ async def test_concurrent_renders_all_complete_on_one_thread() -> None:
         threads.add(threading.get_ident())
         return render_leaderboard(data)
 
-    pictures = [LeaderboardPicture(f"group {i}", [LeaderRow(f"m{i}", i, i)], []) for i in range(3)]
+    pictures = [LeaderboardPicture(f"group {i}", [member(f"m{i}", i, i)], []) for i in range(3)]
     pngs = await asyncio.wait_for(asyncio.gather(*(render_in_worker(render, p) for p in pictures)), 20)
     assert len(set(pngs)) == 3
     assert len(threads) == 1 and threading.get_ident() not in threads

@@ -217,10 +217,8 @@ def test_history_and_digest_are_documented_where_learners_look():
     assert (Path(__file__).parent.parent / "docs" / "images" / "stats-example.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_leaderboard_names_are_plain_text_and_nothing_else_is_shown():
-    from bot.handlers.progress import leader_rows
-    from storage.models import LeaderboardRow
+def test_leaderboard_names_are_plain_text():
+    from bot.texts import plain_user_name
 
-    rows = leader_rows([LeaderboardRow(1, "<b>Bob</b>", "bob", 30, 10, 8), LeaderboardRow(2, None, "ada", 3, 2, 1),
-                        LeaderboardRow(3, " ", None, 1, 1, 0)])
-    assert [(r.name, r.points, r.answers) for r in rows] == [("<b>Bob</b>", 30, 10), ("@ada", 3, 2), ("someone", 1, 1)]
+    names = [("<b>Bob</b>", "bob"), (None, "ada"), (" ", None)]
+    assert [plain_user_name(first, username) for first, username in names] == ["<b>Bob</b>", "@ada", "someone"]

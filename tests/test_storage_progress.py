@@ -54,7 +54,7 @@ def test_progress_has_every_card_as_fsrs_wrote_it(store):
     cards = store.progress(1).cards
     assert [c.question_id for c in cards] == ["q-10", "q-11"]
     assert cards[1] == StoredCard("q-11", {**card(card_id=8), "due": "2025-03-20T08:00:00Z",
-                                           "last_review": "2025-03-10T12:00:00Z"})
+                                           "last_review": "2025-03-10T12:00:00Z"}, reps=1)
 
 
 def test_recent_topic_accuracy_is_over_each_topics_last_20_answers(store):

@@ -7,7 +7,6 @@ event loop; if drawing fails, the learner still gets the numbers as text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from telegram import Update
@@ -17,7 +16,7 @@ from content.calendar import local_date, zone
 from content.progress import StatsView, parse_weekday, stats_view
 from content.streaks import displayed_current
 from storage import Store
-from storage.models import LeaderboardRow, Progress
+from storage.models import Progress
 
 from .. import charts, texts
 from ..context import TutorContext
@@ -68,15 +67,10 @@ def progress_view(progress: Progress, bank: Bank, now: datetime, tz: str, day_st
 
 
 def stats_picture(view: StatsView, topic_titles: dict[str, str]) -> charts.StatsPicture:
-    topics = [
-        charts.TopicMastery(
-            texts.mastery_title(topic_titles.get(t.topic, t.topic), t.kind != view.mastery_kind), t.mastery, t.answered)
-        for t in view.topics
-    ]
     return charts.StatsPicture(
         today=view.today, answers_by_day=view.answers_by_day, streak_days=view.calendar.streak_days,
-        freeze_days=view.calendar.freeze_days, topics=topics, mastery_kind=view.mastery_kind,
-        forecast=list(view.forecast),
+        freeze_days=view.calendar.freeze_days, topics=view.topics, mastery_kind=view.mastery_kind,
+        forecast=view.forecast, topic_titles=topic_titles,
     )
 
 
@@ -105,11 +99,6 @@ async def stats(update: Update, context: TutorContext) -> None:
     await send_photo(context, chat.id, png, texts.stats_caption(view), reply_to=message_of(update).message_id)
 
 
-def leader_rows(rows: Sequence[LeaderboardRow]) -> list[charts.LeaderRow]:
-    """Names, points and answers only: the picture shows nothing else about a member."""
-    return [charts.LeaderRow(texts.plain_user_name(r.first_name, r.username), r.points, r.answered) for r in rows]
-
-
 async def top(update: Update, context: TutorContext) -> None:
     """The leaderboard, this week and all time: a picture in groups, text in a private chat (or if
     drawing fails)."""
@@ -124,7 +113,7 @@ async def top(update: Update, context: TutorContext) -> None:
         await say(update, context, texts.leaderboard_text(week, all_time), low=True)
         return
     picture = charts.LeaderboardPicture(chat.title or (row.title if row else None) or "Leaderboard",
-                                        leader_rows(week), leader_rows(all_time))
+                                        week, all_time)
     try:
         png = await charts.render_in_worker(charts.render_leaderboard, picture)
     except Exception:  # noqa: BLE001 — the text says the same
