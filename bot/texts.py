@@ -179,7 +179,6 @@ NOT_REGISTERED = "Send /start first so I can keep your streak and scores."
 EMPTY_ANSWER = "Your answer is empty — write it after the command, e.g. <code>/answer it randomly zeroes units…</code>"
 STALE_BUTTON = "This question has expired — send /quiz for a new one."
 HINT_NONE = "No hint for this one — think about what the model answer would have to mention."
-REVEALED_COUNTS = "📖 Here is the model answer (this counts as a miss)."
 STOPPED = "Paused: no more daily questions. Your data is kept — /start resumes."
 FORGET_CONFIRM = "This erases all your answers, streaks and settings. There is no undo. Are you sure?"
 FORGOTTEN = "Done — I erased everything I knew about you. /start if you ever want to come back."
@@ -191,8 +190,15 @@ FLOODED = "You're sending messages very fast — I'll ignore you for a minute. T
 NOT_IN_GROUP = "That works in private chat with me."
 TOO_LONG_NOTE = "(Your answer was very long; I graded the first 4,096 characters.)"
 
-SETTIME_USAGE = "Give a time as HH:MM, e.g. <code>/settime 08:30</code>."
-TIMEZONE_USAGE = "Give an IANA time zone or a UTC offset, e.g. <code>/timezone Europe/Berlin</code> or <code>/timezone +05:30</code>."
+# How to set each setting: said by its usage text (a missing or bad value) and with its current value.
+_SET_EXAMPLE = {
+    "settime": "<code>/settime 08:30</code>",
+    "timezone": "<code>/timezone Europe/Berlin</code> or <code>/timezone +05:30</code>",
+    "daystart": "<code>/daystart 4</code>",
+    "reminders": "<code>/reminders on</code> or <code>/reminders off</code>",
+}
+SETTIME_USAGE = f"Give a time as HH:MM, e.g. {_SET_EXAMPLE['settime']}."
+TIMEZONE_USAGE = f"Give an IANA time zone or a UTC offset, e.g. {_SET_EXAMPLE['timezone']}."
 LEVEL_USAGE = "Choose one: <code>/level intermediate</code>, <code>/level advanced</code> or <code>/level all</code>."
 
 
@@ -240,8 +246,8 @@ DISPUTE_THANKS = "Thanks! A content author will look at this grade."
 DISPUTE_NOT_YOURS = "You can only dispute your own grade."
 INTERVIEW_RUNNING = "An interview is already running — answer the current question first."
 INTERVIEW_NONE = "No interview is running here. Start one with /interview."
-DAYSTART_USAGE = "Give the hour your day starts, 0–23, e.g. <code>/daystart 4</code> (a 1 a.m. answer then counts for the day before)."
-REMINDERS_USAGE = "Use <code>/reminders on</code> or <code>/reminders off</code>."
+DAYSTART_USAGE = f"Give the hour your day starts, 0–23, e.g. {_SET_EXAMPLE['daystart']} (a 1 a.m. answer then counts for the day before)."
+REMINDERS_USAGE = f"Use {_SET_EXAMPLE['reminders']}."
 
 
 def review_header(due: int) -> str:
@@ -314,9 +320,10 @@ def summary_button(number: int) -> str:
 NOT_TEXT = "I can only grade text answers — please type your answer. 🙂"
 NOT_YOURS = "That button is for the person who wrote the message."
 EDIT_NOT_REGRADED = "I don't re-grade edited answers — send your improved answer as a new message to the next question."
-SKIPPED = "🤷 No problem — here is the model answer. This question comes back soon for another try (not counted as an attempt)."
+_COMES_BACK = "This question comes back soon for another try (not counted as an attempt)."
+SKIPPED = f"🤷 No problem — here is the model answer. {_COMES_BACK}"
 GROUP_SKIPPED = "🤷 Skipped — not counted as an attempt. 📖 below shows the model answer."
-REVEALED = "📖 Here is the model answer. This question comes back soon for another try (not counted as an attempt)."
+REVEALED = f"📖 Here is the model answer. {_COMES_BACK}"
 
 
 def title(question: Question) -> str:
@@ -435,11 +442,11 @@ def merged_verdicts(lines: list[str]) -> str:
 
 
 def settime_current(push_time: str, tz: str) -> str:
-    return f"⏰ The daily question comes at <b>{esc(push_time)}</b> ({esc(tz)}). Change it with <code>/settime 08:30</code>."
+    return f"⏰ The daily question comes at <b>{esc(push_time)}</b> ({esc(tz)}). Change it with {_SET_EXAMPLE['settime']}."
 
 
 def timezone_current(tz: str) -> str:
-    return f"🌍 Time zone: <b>{esc(tz)}</b>. Change it with <code>/timezone Europe/Berlin</code> or <code>/timezone +05:30</code>."
+    return f"🌍 Time zone: <b>{esc(tz)}</b>. Change it with {_SET_EXAMPLE['timezone']}."
 
 
 def level_current(level: str) -> str:
@@ -447,12 +454,12 @@ def level_current(level: str) -> str:
 
 
 def daystart_current(hour: int) -> str:
-    return f"🌅 Your day starts at <b>{hour:02d}:00</b>. Change it with <code>/daystart 4</code>."
+    return f"🌅 Your day starts at <b>{hour:02d}:00</b>. Change it with {_SET_EXAMPLE['daystart']}."
 
 
 def reminders_current(on: bool) -> str:
     state = "on" if on else "off"
-    return f"🔔 Evening reminders are <b>{state}</b>. <code>/reminders on</code> or <code>/reminders off</code>."
+    return f"🔔 Evening reminders are <b>{state}</b>. {_SET_EXAMPLE['reminders']}."
 
 
 def settings_overview(chat: Chat, learner: User | None, digest: DigestSettings | None = None) -> str:
