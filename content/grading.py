@@ -31,8 +31,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .bank import AliasToken, KeyTerm, Question, Variant
-from .text import MAX_CACHED_WORD, NEGATOR_REACH, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, word_spans
-from .vocabulary import phrasebook
+from .text import MAX_CACHED_WORD, NEGATOR_REACH, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, stem, word_spans
+from .vocabulary import opposites, phrasebook
 
 Verdict = Literal["correct", "partial", "incorrect"]
 
@@ -586,6 +586,9 @@ class _QuestionIndex:
 
         self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
         self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
+        self.term_reversed = [prepared(reversed_claims(term), MISCONCEPTION_GAP) for term in question.key_terms]
+        if any(self.term_reversed) and question.answer:
+            self._drop_reversals_of(question.answer)
         # per term: every alias word id, and the one-word aliases a joined pair can stand for;
         # a term none of whose words is in the reply is missed without looking at its variants
         self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
@@ -603,6 +606,49 @@ class _QuestionIndex:
         self.detail_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if not c)
         ncore = sum(self.is_core)
         self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
+
+    def _drop_reversals_of(self, answer: str) -> None:
+        """A reversed alias the model answer itself states is no reversal in this question
+        ("shrinks the size" -> "grows the size": the answer says the receptive field grows)."""
+        said = _Reply(normalize(answer))
+        positions = said.match_tokens()
+        present = set(positions)
+        self.term_reversed = [
+            tuple(r for r in reversals if _first_match(said, (r,), positions, present, {}, same_clause=True)[0] is None)
+            for reversals in self.term_reversed
+        ]
+
+
+def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
+    """The term's multi-word aliases with their one direction word swapped for its opposite
+    (content/vocabulary.toml, `opposites`): "gradients shrink" -> "gradients grow". A reply
+    stating one says the opposite of the idea, like an authored misconception. An alias with two
+    direction words ("larger batch, higher lr") is left alone: swapping one is no reversal."""
+    table = opposites()
+    own = {t.stem for v in term.variants for t in v.tokens}
+    out: list[Variant] = []
+    # a swap that gives another alias of the term ("normalize before or after") is no reversal
+    seen: set[tuple[str, ...]] = {tuple(t.stem for t in v.tokens) for v in term.variants}
+    for v in term.variants:
+        toks = v.tokens
+        if len(toks) < 2:
+            continue
+        flips = [k for k, t in enumerate(toks) if t.stem in table]
+        if len(flips) != 1:
+            continue
+        k = flips[0]
+        word = table.get(toks[k].norm) or table[toks[k].stem]
+        swapped = AliasToken(word, stem(word), toks[k].exact)
+        if swapped.stem in own and len(toks) == 2:
+            continue  # the term has both directions as aliases ("grow", "shrink"): no reversal
+        new = (*toks[:k], swapped, *toks[k + 1:])
+        key = tuple(t.stem for t in new)
+        if key in seen:
+            continue
+        seen.add(key)
+        text = re.sub(rf"\b{re.escape(toks[k].norm)}\b", word, v.text, count=1, flags=re.IGNORECASE)
+        out.append(Variant(text if text != v.text else " ".join(t.norm for t in new), new, v.ordered))
+    return tuple(out)
 
 
 def _all_known(ids: tuple[int | None, ...]) -> TypeGuard[tuple[int, ...]]:
@@ -629,11 +675,11 @@ _NONE: list[int] = []  # read only: an alias word the reply lacks
 
 
 def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[int, list[int]], present: set[int],
-                 joined: _Joined) -> tuple[tuple[int, int, Variant] | None, bool]:
+                 joined: _Joined, same_clause: bool = False) -> tuple[tuple[int, int, Variant] | None, bool]:
     """The first un-negated occurrence of any variant, as (first, last content word, variant);
     and whether only negated ones exist, outside a conditional ("if they are all zero, nothing
     breaks symmetry" and "without a non-linear step, layers stay linear" describe the failure
-    case, they do not deny the idea)."""
+    case, they do not deny the idea). `same_clause`: the words must be in one clause."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
     for variant, ids, idset, single, gap, own in variants:
@@ -641,6 +687,8 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
             continue
         lists = [positions.get(i, _NONE) for i in ids]
         for first, last in reply.find(variant, lists, joined, gap):
+            if same_clause and reply.clauses[reply.content[first]] != reply.clauses[reply.content[last]]:
+                continue
             negator = reply.negated(first, last, own)
             if negator:
                 # "without X, ..." and "if ... not X" are counterfactual: not a denial of X
@@ -711,21 +759,25 @@ def grade_reply(question: Question, reply: str) -> Grade:
     details_missed: list[str] = []
     contradicted: list[str] = []
     got_core = got_details = 0.0
-    for term, variants, misconceptions, term_ids, joinable, is_core, negative_meaning in zip(
-        terms, index.term_variants, index.term_misconceptions, index.term_ids, index.term_joinable, index.is_core,
-        index.negative_meaning,
+    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning in zip(
+        terms, index.term_variants, index.term_misconceptions, index.term_reversed, index.term_ids, index.term_joinable,
+        index.is_core, index.negative_meaning,
     ):
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
         else:
             match, was_negated = _first_match(prepared, variants, positions, present, joined)
         said = None
+        wrong = None
         if misconceptions:
             wrong, _ = _first_match(prepared, misconceptions, positions, present, {})
-            if wrong is not None:
-                said = wrong[2].text
-                stated.append((term.term, said))
-                match = None
+        if wrong is None and reversals:
+            # the right words with the direction reversed ("pooling upsamples"), in one clause
+            wrong = _first_match(prepared, reversals, positions, present, {}, same_clause=True)[0]
+        if wrong is not None:
+            said = wrong[2].text
+            stated.append((term.term, said))
+            match = None
         if match:
             found.append((term, match))
             if is_core:

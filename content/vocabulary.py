@@ -24,7 +24,7 @@ from pathlib import Path
 
 VOCABULARY_FILE = Path(__file__).resolve().parent / "vocabulary.toml"
 WORD_GROUPS = ("abbreviations", "spelling", "paraphrases")
-_KEYS = {"notation", *WORD_GROUPS}
+_KEYS = {"notation", "opposites", *WORD_GROUPS}
 
 # Notation that is a pattern rather than a fixed symbol (the fixed symbols live in the data file).
 # Applied after lower-casing. The replacement pads with spaces so words never glue together.
@@ -51,6 +51,7 @@ class Vocabulary:
 
     notation: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     groups: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # (kind, canonical, forms)
+    opposites: list[tuple[str, str]] = field(default_factory=list)  # word pairs that reverse a claim
     problems: list[VocabularyProblem] = field(default_factory=list)
 
 
@@ -63,6 +64,11 @@ def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
         return vocab
     for key in sorted(set(data) - _KEYS):
         vocab.problems.append(VocabularyProblem(f"unknown key {key!r} (use: {', '.join(sorted(_KEYS))})"))
+    for entry in data.get("opposites", []):
+        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) and x.strip() and " " not in x.strip() for x in entry)):
+            vocab.problems.append(VocabularyProblem(f"opposites: {entry!r} must be a pair of single words"))
+            continue
+        vocab.opposites.append((entry[0].strip().lower(), entry[1].strip().lower()))
     for kind in ("notation", *WORD_GROUPS):
         for entry in data.get(kind, []):
             if not (isinstance(entry, list) and len(entry) >= 2 and all(isinstance(x, str) and x.strip() for x in entry)):
@@ -255,3 +261,18 @@ def canonical_text_words(words: list[str]) -> list[str]:
     """`words` (normalised) with vocabulary forms replaced: how an alias is read."""
     result = phrasebook().rewrite(words)
     return words if result is None else result[0]
+
+
+@lru_cache(maxsize=1)
+def opposites() -> dict[str, str]:
+    """A word or its stem -> the word that reverses the claim it is part of ("increases" ->
+    "decreases", "before" -> "after"), both ways; see `content.grading` (reversed claims)."""
+    from .text import stem
+
+    table: dict[str, str] = {}
+    for a, b in VOCABULARY.opposites:  # the word as listed first ("upsamples" -> "downsamples"), then by stem
+        table[a], table[b] = b, a
+    for a, b in VOCABULARY.opposites:
+        table.setdefault(stem(a), b)
+        table.setdefault(stem(b), a)
+    return table

@@ -334,6 +334,36 @@ def test_a_negation_does_not_reach_back_past_an_example():
     assert "ReLU" in grade.matched_terms and not grade.negated
 
 
+POOL = rubric(
+    ("downsamples", ["pooling downsamples the feature maps", "halves the resolution"], True),
+    ("keeps the strongest response", ["max of each window"], True),
+)
+
+
+def test_the_right_words_with_the_direction_reversed_contradict_the_idea():
+    """content/vocabulary.toml `opposites`: "downsamples" in an alias also reads "upsamples" as
+    a misconception, with no misconception written for it."""
+    grade = grade_reply(POOL, "pooling upsamples the feature maps, taking the max of each window")
+    assert grade.contradicted == ("downsamples",) and grade.verdict != "correct"
+    assert grade.misconceptions == (("downsamples", "pooling upsamples the feature maps"),)
+
+
+def test_a_reversal_must_sit_in_one_clause():
+    grade = grade_reply(POOL, "the decoder upsamples, pooling downsamples the feature maps via the max of each window")
+    assert grade.verdict == "correct", grade.misconceptions
+    assert grade_reply(POOL, "the max of each window; the maps are not upsampled by pooling").contradicted == ()
+
+
+def test_a_reversal_the_model_answer_states_is_dropped():
+    terms = rubric(("downsamples", ["downsamples the feature maps"], True), ("max", ["max of each window"], True)).key_terms
+    q = Question("r2", "intermediate", ("dropout",), "q?", "Pooling downsamples the feature maps, taking the max "
+                 "of each window; a decoder upsamples the feature maps again.", terms)
+    assert grade_reply(q, q.answer).verdict == "correct"
+    assert grade_reply(q, "it upsamples the feature maps; max of each window").contradicted == ()
+    other = Question("r3", "intermediate", ("dropout",), "q?", "Pooling downsamples the feature maps.", terms)
+    assert grade_reply(other, "it upsamples the feature maps; max of each window").contradicted == ("downsamples",)
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
