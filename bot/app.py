@@ -255,7 +255,8 @@ async def serve(application: TutorApp, *, webhook_url: str | None = None, listen
 
 
 def run(webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8443) -> int:
-    """Entry point of `tutor-bot run`: a configuration problem is one line and exit code 2."""
+    """Entry point of `tutor-bot run`: a configuration problem is one line and exit code 2 (a token
+    Telegram rejects too: bot/cli.py catches InvalidToken around this call)."""
     import sys
 
     from content import ContentError
@@ -283,10 +284,5 @@ def run(webhook_url: str | None = None, listen: str = "127.0.0.1", port: int = 8
         print(f"error: {exc}", file=sys.stderr)
         return 1
     application = build_application(config, bank=bank)
-    try:
-        asyncio.run(serve(application, webhook_url=webhook_url, listen=listen, port=port))
-    except InvalidToken:
-        print("error: Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped?); get the current one from @BotFather",
-              file=sys.stderr)
-        return 2
+    asyncio.run(serve(application, webhook_url=webhook_url, listen=listen, port=port))
     return 0

@@ -70,10 +70,6 @@ def whole_second(moment: datetime) -> datetime:
     return as_utc(moment).replace(microsecond=0)
 
 
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def day_text(day: date | str) -> str:
     """'YYYY-MM-DD' from a date or an already formatted (validated) string."""
     if isinstance(day, datetime):

@@ -381,7 +381,7 @@ class ChatsMixin(StoreBase):
         # When the last push was claimed, just before it went out: the send's own answer may come
         # back seconds later, and the 12-hour gap is about the day's rhythm, not the round trip.
         text = self._scalar("SELECT MAX(claimed_at) FROM deliveries WHERE chat_id = ? AND state = 'sent'", (chat_id,))
-        return _rows.instant(text) if text else None
+        return _rows.maybe_instant(text)
 
     def _reschedule(self, chat_id: int, now: datetime) -> None:
         """Recompute next_push_at from settings, status and deliveries."""

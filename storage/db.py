@@ -15,12 +15,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ._sql import day_text, db_path, iso, parse_iso, whole_second, write_transaction
+from ._sql import day_text, db_path, iso, whole_second, write_transaction
 from .errors import NotFound, ReadOnlyDatabase, SchemaTooNew, StorageError
 from .migrations import APPLICATION_ID, MIGRATIONS, migrate
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "NotFound", "ReadOnlyDatabase", "SchemaTooNew", "StorageError",
-           "day_text", "db_path", "iso", "open_db", "parse_iso", "whole_second",
+           "day_text", "db_path", "iso", "open_db", "whole_second",
            "write_transaction"]
 
 BUSY_TIMEOUT_MS = 5000

@@ -344,11 +344,6 @@ class DayCount:
     correct: int
     partial: int
 
-    @property
-    def qualifying(self) -> int:
-        """Answers that count for the streak (partial or correct)."""
-        return self.correct + self.partial
-
 
 @dataclass(frozen=True, slots=True)
 class StoredCard:

@@ -41,7 +41,6 @@ def test_progress_counts_answers_per_stored_local_day_with_their_verdicts(store)
     progress = store.progress(1)
     assert progress.days == (DayCount(date(2025, 3, 10), 1, 1, 0),
                              DayCount(date(2025, 3, 11), 2, 0, 1))
-    assert progress.days[1].qualifying == 1
     assert (progress.stats.answered, progress.stats.correct) == (3, 1)
     assert progress.streak.current == 2
 
