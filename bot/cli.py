@@ -160,11 +160,7 @@ def cmd_export_reviews(args) -> int:
         records = store.review_logs()
     finally:
         store.close()
-    logs = optimizer_logs([
-        {"card_id": r.card_id, "rating": r.rating, "review_datetime": r.review_datetime.isoformat(),
-         "review_duration": r.review_duration}
-        for r in records
-    ])
+    logs = optimizer_logs([r.review_log() for r in records])
     text = json.dumps(logs, ensure_ascii=False, indent=None)
     if args.out and args.out != "-":
         Path(args.out).write_text(text + "\n", encoding="utf-8")
