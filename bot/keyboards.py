@@ -23,9 +23,8 @@ FORGET_BUTTONS = r"^f:(yes|no)$"
 ASK = "ask:"  # + question id: another /ask match
 GRADE_IT, NOT_ANSWER = "c:grade", "c:not"  # "Is this your answer?" under a borderline message
 CONFIRM_BUTTONS = r"^c:(grade|not)$"
-INTERVIEW_STOP = "i:stop"
-ANNOUNCE = "o:"  # + "send:<id>" or "cancel:<id>" under an /announce preview (owners only)  # ⏹ under a private interview question
-
+INTERVIEW_STOP = "i:stop"  # ⏹ under a private interview question
+ANNOUNCE = "o:"  # + "send:<id>" or "cancel:<id>" under an /announce preview (owners only)
 HISTORY = "h:"  # + attempt id: one /history answer (resolved for the presser only)
 
 MAX_DATA = 64  # bytes, Telegram's limit

@@ -60,8 +60,8 @@ def fit_html(text: str, limit: int = MAX_MESSAGE) -> tuple[str, str | None]:
 
 
 def user_name(first_name: str | None, username: str | None) -> str:
-    name = (first_name or "").strip() or (f"@{username}" if username else "someone")
-    return esc(clip(name, 32))
+    """A member's name in a message: `plain_user_name`, escaped for HTML."""
+    return esc(plain_user_name(first_name, username))
 
 
 COMMANDS_PRIVATE = [
