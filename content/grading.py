@@ -42,6 +42,10 @@ PARTIAL_DETAILS = 2  # details that make a reply without any core idea "partial"
 # A reply that gets as many ideas wrong as it gets core ideas right (minus this margin) is
 # "incorrect": fluent but wrong, with the right vocabulary.
 WRONG_MARGIN = 0
+# A core idea more than half of whose words (of one phrasing) are in the reply is "stated in
+# part": it completes "correct" on a question of up to this many core ideas, the others stated.
+PARTLY_UP_TO = 3
+PARTLY_CREDIT = 0.5  # of the idea's weight, in the score
 CORE_SHARE = 0.8  # share of the score carried by the core ideas; details carry the rest
 MAX_GAP = 2  # other content words allowed between two words of a multi-word alias
 MISCONCEPTION_GAP = 1  # the same for a misconception: an opposite claim must be stated tightly
@@ -154,6 +158,7 @@ class Grade:
     details_missed: tuple[str, ...] = ()
     contradicted: tuple[str, ...] = ()  # core ideas the reply contradicts (a misconception stated, or negated)
     misconceptions: tuple[tuple[str, str], ...] = ()  # (term, the misconception as authored) stated by the reply
+    core_partly: tuple[str, ...] = ()  # core ideas (also in core_missed) stated in part: most words of a phrasing
 
     @property
     def matched_terms(self) -> list[str]:
@@ -176,6 +181,7 @@ class Grade:
             "details_missed": list(self.details_missed),
             "contradicted": list(self.contradicted),
             "misconceptions": [{"term": t, "said": m} for t, m in self.misconceptions],
+            "core_partly": list(self.core_partly),
             "explanation": explain(self),
         }
 
@@ -196,7 +202,9 @@ def explain(grade: Grade) -> list[str]:
             lines.append(f"Contradicted: {term} (you said something like “{stated[term]}”).")
         else:
             lines.append(f"Contradicted: {term} (your reply says it does not hold).")
-    missing = [t for t in grade.core_missed if t not in grade.contradicted]
+    if grade.core_partly:
+        lines.append("Stated in part: " + ", ".join(grade.core_partly) + ".")
+    missing = [t for t in grade.core_missed if t not in grade.contradicted and t not in grade.core_partly]
     if missing:
         lines.append("Core ideas missing: " + ", ".join(missing) + ".")
     for term, said in grade.misconceptions:
@@ -675,11 +683,13 @@ _NONE: list[int] = []  # read only: an alias word the reply lacks
 
 
 def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[int, list[int]], present: set[int],
-                 joined: _Joined, same_clause: bool = False) -> tuple[tuple[int, int, Variant] | None, bool]:
+                 joined: _Joined, same_clause: bool = False,
+                 negations: list[str] | None = None) -> tuple[tuple[int, int, Variant] | None, bool]:
     """The first un-negated occurrence of any variant, as (first, last content word, variant);
     and whether only negated ones exist, outside a conditional ("if they are all zero, nothing
     breaks symmetry" and "without a non-linear step, layers stay linear" describe the failure
-    case, they do not deny the idea). `same_clause`: the words must be in one clause."""
+    case, they do not deny the idea). `same_clause`: the words must be in one clause;
+    `negations` collects every negator met, counterfactual ones included."""
     best: tuple[int, int, Variant] | None = None
     saw_negated = False
     for variant, ids, idset, single, gap, own in variants:
@@ -691,6 +701,8 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
                 continue
             negator = reply.negated(first, last, own)
             if negator:
+                if negations is not None:
+                    negations.append(negator)
                 # "without X, ..." and "if ... not X" are counterfactual: not a denial of X
                 saw_negated |= negator != "without" and not reply.conditional(first)
                 continue
@@ -700,6 +712,12 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
     if best is None:
         return None, saw_negated
     return best, False
+
+
+def _partly_stated(variants: tuple[_Prepared, ...], present: set[int]) -> bool:
+    """Whether the reply has more than half of the words of one multi-word phrasing of a term
+    (anywhere: the words found, not their order or distance)."""
+    return any(len(v[2]) >= 2 and not v[5] and 2 * len(v[2] & present) > len(v[2]) for v in variants)
 
 
 def aliases_stating(term: KeyTerm) -> list[tuple[str, str]]:
@@ -759,6 +777,8 @@ def grade_reply(question: Question, reply: str) -> Grade:
     details_missed: list[str] = []
     contradicted: list[str] = []
     got_core = got_details = 0.0
+    negations: list[str] = []  # negators met, per term (a negated idea is not stated in part)
+    any_negated: set[str] = set()
     for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning in zip(
         terms, index.term_variants, index.term_misconceptions, index.term_reversed, index.term_ids, index.term_joinable,
         index.is_core, index.negative_meaning,
@@ -766,7 +786,10 @@ def grade_reply(question: Question, reply: str) -> Grade:
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
         else:
-            match, was_negated = _first_match(prepared, variants, positions, present, joined)
+            match, was_negated = _first_match(prepared, variants, positions, present, joined, negations=negations)
+            if negations:
+                any_negated.add(term.term)
+                negations.clear()
         said = None
         wrong = None
         if misconceptions:
@@ -799,12 +822,23 @@ def grade_reply(question: Question, reply: str) -> Grade:
         else:
             details_missed.append(term.term)
 
+    # One core idea short of "correct" on a question of two or three, with most words of one of
+    # the missing idea's phrasings in the reply: stated in other words or spread out, it is
+    # stated in part ("a clear part of one"), enough for "correct" next to the others.
+    partly: list[str] = []
+    if (core_found and not contradicted and len(core_found) == index.core_needed - 1
+            and index.core_needed == sum(index.is_core) <= PARTLY_UP_TO):
+        for term, variants, is_core in zip(terms, index.term_variants, index.is_core):
+            if is_core and term.term in core_missed and term.term not in any_negated and _partly_stated(variants, present):
+                partly.append(term.term)
+                got_core += PARTLY_CREDIT * term.weight
+                break
     core_share = CORE_SHARE if index.detail_weight else 1.0
     score = core_share * (got_core / index.core_weight if index.core_weight else 0.0)
     if index.detail_weight:
         score += (1 - CORE_SHARE) * got_details / index.detail_weight
     score = min(1.0, score)
-    enough_core = len(core_found) >= index.core_needed and not contradicted
+    enough_core = len(core_found) + len(partly) >= index.core_needed and not contradicted
     # What the reply gets wrong: contradicted core ideas, and misconceptions of details.
     errors = set(contradicted) | {term for term, _ in stated}
     # Only a reply that would be correct can be capped, so only then is it checked (it costs
@@ -813,7 +847,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
 
     if enough_core and not keyword_list:
         verdict: Verdict = "correct"
-        reason = "covers the core ideas"
+        reason = "covers the core ideas" + (", one of them in part" if partly else "")
     elif keyword_list:
         verdict, reason = "partial", "a list of keywords: explain how they fit together"
     elif core_found and len(errors) < len(core_found) + WRONG_MARGIN:
@@ -839,4 +873,4 @@ def grade_reply(question: Question, reply: str) -> Grade:
     matched = [TermMatch(term.term, variant.text, offsets, first, last) for term, (first, last, variant) in found]
     return Grade(question.id, score, verdict, tuple(matched), tuple(missed), tuple(negated), keyword_list, reason,
                  tuple(core_found), tuple(core_missed), tuple(details_found), tuple(details_missed),
-                 tuple(contradicted), tuple(stated))
+                 tuple(contradicted), tuple(stated), tuple(partly))

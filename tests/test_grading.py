@@ -364,6 +364,32 @@ def test_a_reversal_the_model_answer_states_is_dropped():
     assert grade_reply(other, "it upsamples the feature maps; max of each window").contradicted == ("downsamples",)
 
 
+THREE = rubric(
+    ("keys and values of past tokens are stored", ["stores the keys and values of past tokens"], True),
+    ("avoids recomputation", ["no recomputation"], True),
+    ("memory grows with the context", ["cache memory grows with context length"], True),
+)
+
+
+def test_most_words_of_the_last_core_idea_complete_correct():
+    """Two of three core ideas stated, and most words of a phrasing of the third (here "memory",
+    "grows", "context", over two sentences): the third is stated in part, and the reply is correct."""
+    grade = grade_reply(THREE, "it stores the keys and values of past tokens, so no recomputation. "
+                               "The price is memory. It grows as the context gets longer.")
+    assert grade.verdict == "correct" and grade.core_partly == ("memory grows with the context",)
+    assert "Stated in part: memory grows with the context." in explain(grade)
+
+
+def test_a_word_or_two_of_the_last_core_idea_is_not_enough():
+    grade = grade_reply(THREE, "it stores the keys and values of past tokens, so no recomputation; uses memory")
+    assert grade.verdict == "partial" and grade.core_partly == ()
+
+
+def test_part_of_an_idea_never_completes_a_reply_with_only_one_idea():
+    grade = grade_reply(THREE, "no recomputation: memory grows as the context gets longer and the cache fills")
+    assert grade.verdict == "partial"
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
