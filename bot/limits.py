@@ -49,7 +49,8 @@ OVERALL_RATE, OVERALL_PERIOD = 30, 1.0  # Telegram: about 30 messages a second p
 GROUP_RATE, GROUP_PERIOD = 20, 60.0  # Telegram: about 20 messages a minute into one group
 GROUP_RESERVE = 5  # a group's slots per minute that LOW messages may never use
 REPLY_TRICKLE = 3  # replies in the last window that need no slots kept for them
-MAX_REPLY_RESERVE = 15  # at most half the slots kept for replies: the push slows down, it never stops
+MAX_REPLY_RESERVE = 15  # at most half the slots kept for replies
+MIN_BULK, MIN_BULK_RESERVE = 2, 8  # below 2 bulk sends a window the reserve shrinks to 8: the push never stops
 MAX_IDLE_GROUPS = 512  # group windows kept before idle ones are forgotten (memory stays flat)
 
 MESSAGE_METHODS = frozenset({
@@ -140,6 +141,7 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
         self.spacing = OVERALL_PERIOD / max(1, messages_per_second)
         self.next_slot = -1e9  # when the next BULK send may go: a schedule, so a late wake-up is not lost pace
         self.replies = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD)  # replies lately
+        self.bulk = SlidingWindow(max(1, messages_per_second), OVERALL_PERIOD)  # bulk sends lately
         self._clock = clock
         self._waiting = [0, 0, 0]  # per Priority: sends waiting for a slot
         self._changed = asyncio.Condition()
@@ -181,6 +183,11 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
             # `spacing` away), and a slot kept for a reply that never comes is pace the push loses.
             replies = self.replies.rate - self.replies.free(now)
             reserve = min(MAX_REPLY_RESERVE, replies) if replies > REPLY_TRICKLE else 0
+            if self.bulk.rate - self.bulk.free(now) < MIN_BULK:
+                # Even while 20 learners a second are answering, the push trickles on. Letting it
+                # ignore the reserve cost replies dearly (a bulk send then takes one of the last
+                # free slots, right in a burst); a smaller reserve costs them little.
+                reserve = min(reserve, MIN_BULK_RESERVE)
             if reserve and self.overall.free(now) <= reserve:
                 waits.append(self.spacing)
         delay = max(waits)
@@ -199,8 +206,7 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
                         pass
                 now = self.now()
                 self.next_slot = max(self.next_slot, now - self.spacing) + self.spacing
-                if priority is Priority.REPLY:
-                    self.replies.take(now)
+                (self.replies if priority is Priority.REPLY else self.bulk).take(now)
                 self.overall.start()
                 if group is not None:
                     group.start()
