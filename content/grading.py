@@ -382,6 +382,45 @@ class _Reply:
                 spans.append((hits[lo][0], p))
         return spans
 
+    def raw_index(self, ci: int) -> int:
+        """Index in `raw_words` (the reply as written) of content word `ci`."""
+        wi = self.content[ci]
+        return self.source[0][wi] if self.source is not None else wi
+
+    def name_before(self, at: int, names: frozenset[str], same_clause: bool = True) -> str | None:
+        """The last of `names` written before raw word `at`, in its clause (or sentence)."""
+        scope = self._scanned[0] if same_clause else self._scanned[1]
+        words, unit = self.raw_words, scope[at]
+        for j in range(at - 1, -1, -1):
+            if scope[j] != unit:
+                break
+            w = words[j]
+            if w in names or (w[-1] == "s" and w[:-1] in names):
+                return w if w in names else w[:-1]
+        return None
+
+    def names_in_clause(self, at: int, names: frozenset[str]) -> set[str]:
+        clauses, words = self._scanned[0], self.raw_words
+        clause = clauses[at]
+        out = set()
+        for j in range(at, -1, -1):
+            if clauses[j] != clause:
+                break
+            w = words[j]
+            if w in names:
+                out.add(w)
+            elif w[-1] == "s" and w[:-1] in names:
+                out.add(w[:-1])
+        for j in range(at + 1, len(words)):
+            if clauses[j] != clause:
+                break
+            w = words[j]
+            if w in names:
+                out.add(w)
+            elif w[-1] == "s" and w[:-1] in names:
+                out.add(w[:-1])
+        return out
+
     def conditional(self, first: int) -> bool:
         """Whether the sentence of content word `first` is conditional before it ("if", "when", ...)."""
         words, sentences = self.words, self.sentences
@@ -614,6 +653,36 @@ class _QuestionIndex:
         self.detail_weight = sum(t.weight for t, c in zip(question.key_terms, self.is_core) if not c)
         ncore = sum(self.is_core)
         self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
+        # Comparison questions ("GRU vs LSTM", "BERT and GPT"): the names compared, and the one
+        # each core idea belongs to in the model answer (see _swapped).
+        self.entities = _compared_names(question.question) if _COMPARES.search(question.question) else frozenset()
+        self.subjects: list[str | None] = [None] * len(question.key_terms)
+        if len(self.entities) >= 2 and question.answer:
+            self._find_subjects(question)
+
+    def _find_subjects(self, question: Question) -> None:
+        """The name a core idea belongs to: written before a colon in the term ("GRU: update and
+        reset gates"), else the one compared name of its clause in the model answer, written
+        before it ("BERT is trained with masked language modelling"). A term naming both sides
+        ("absolute values vs squares") belongs to neither."""
+        said = _Reply(normalize(question.answer))
+        positions = said.match_tokens()
+        present = set(positions)
+        joined = said.joined_pairs(self.joinable)
+        for k, (term, variants) in enumerate(zip(question.key_terms, self.term_variants)):
+            if not self.is_core[k]:
+                continue
+            head = term.term.split(":", 1)[0].strip().casefold() if ":" in term.term else ""
+            if head in self.entities:
+                self.subjects[k] = head
+                continue
+            if _BOTH.search(term.term):
+                continue  # "absolute values vs squares" belongs to both
+            match, _ = _first_match(said, variants, positions, present, joined)
+            if match is not None:
+                at = said.raw_index(match[0])
+                if len(said.names_in_clause(at, self.entities)) == 1:
+                    self.subjects[k] = said.name_before(at, self.entities)
 
     def _drop_reversals_of(self, answer: str) -> None:
         """A reversed alias the model answer itself states is no reversal in this question
@@ -625,6 +694,22 @@ class _QuestionIndex:
             tuple(r for r in reversals if _first_match(said, (r,), positions, present, {}, same_clause=True)[0] is None)
             for reversals in self.term_reversed
         ]
+
+
+_NAME_RE = re.compile(r"[^\W_]+")
+_COMPARES = re.compile(r"\b(differ|difference|differences|vs|versus|compare|compared|choose|between|over)\b", re.IGNORECASE)
+_BOTH = re.compile(r"\b(vs|versus|both|and)\b|/", re.IGNORECASE)
+
+
+def _compared_names(question: str) -> frozenset[str]:
+    """Names in a question's text (acronyms, names with capitals or digits, capitalised words
+    after the first): "How does a GRU differ from an LSTM" -> {gru, lstm}."""
+    words = _NAME_RE.findall(question)
+    return frozenset(
+        w.casefold() for i, w in enumerate(words)
+        if len(w) >= 2 and (w.isupper() or any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:])
+                            or (i and w[0].isupper()))
+    )
 
 
 def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
@@ -714,6 +799,23 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
     return best, False
 
 
+def _swapped(reply: _Reply, first: int, subject: str, names: frozenset[str]) -> str | None:
+    """A core idea said of the wrong one of the names compared ("BERT is trained with next-token
+    prediction" when the model answer says GPT is): the clause names another one before it and
+    not its own. Returns what the reply said, else None."""
+    at = reply.raw_index(first)
+    other = reply.name_before(at, names)
+    if other is None or other == subject or subject in reply.names_in_clause(at, names):
+        return None
+    sentences, words = reply._scanned[1], reply.raw_words
+    for j in range(at + 1, len(words)):  # "GRU merges the cell state ..., unlike the LSTM": a contrast
+        if sentences[j] != sentences[at]:
+            break
+        if words[j] == subject or (words[j][-1] == "s" and words[j][:-1] == subject):
+            return None
+    return f"{other}: {reply.raw_words[at]}"
+
+
 def _partly_stated(variants: tuple[_Prepared, ...], present: set[int]) -> bool:
     """Whether the reply has more than half of the words of one multi-word phrasing of a term
     (anywhere: the words found, not their order or distance)."""
@@ -779,9 +881,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
     got_core = got_details = 0.0
     negations: list[str] = []  # negators met, per term (a negated idea is not stated in part)
     any_negated: set[str] = set()
-    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning in zip(
+    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning, subject in zip(
         terms, index.term_variants, index.term_misconceptions, index.term_reversed, index.term_ids, index.term_joinable,
-        index.is_core, index.negative_meaning,
+        index.is_core, index.negative_meaning, index.subjects,
     ):
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
@@ -801,6 +903,12 @@ def grade_reply(question: Question, reply: str) -> Grade:
             said = wrong[2].text
             stated.append((term.term, said))
             match = None
+        elif match and is_core and subject is not None:
+            swapped = _swapped(prepared, match[0], subject, index.entities)
+            if swapped is not None:
+                said = swapped
+                stated.append((term.term, said))
+                match = None
         if match:
             found.append((term, match))
             if is_core:

@@ -390,6 +390,30 @@ def test_part_of_an_idea_never_completes_a_reply_with_only_one_idea():
     assert grade.verdict == "partial"
 
 
+def _bert_vs_gpt() -> Question:
+    terms = rubric(("masked language modelling", ["masked language modelling", "masked tokens"], True),
+                   ("next-token prediction", ["predicts the next token"], True)).key_terms
+    return Question("cmp", "intermediate", ("dropout",), "How do BERT and GPT differ?",
+                    "BERT is trained with masked language modelling. GPT predicts the next token.", terms)
+
+
+def test_a_core_idea_said_of_the_other_name_compared_is_a_swap():
+    """In a comparison question the model answer ties each idea to one of the names compared;
+    a reply that ties it to the other one says something wrong with the right words."""
+    q = _bert_vs_gpt()
+    grade = grade_reply(q, "GPT is trained with masked language modelling. BERT predicts the next token.")
+    assert set(grade.contradicted) == {"masked language modelling", "next-token prediction"}
+    assert grade.verdict == "incorrect"
+    assert grade_reply(q, "BERT uses masked language modelling, GPT predicts the next token.").verdict == "correct"
+
+
+def test_a_contrast_naming_both_is_no_swap():
+    q = _bert_vs_gpt()
+    grade = grade_reply(q, "unlike GPT, BERT uses masked tokens. GPT predicts the next token, not BERT.")
+    assert grade.contradicted == () and grade.verdict == "correct"
+    assert grade_reply(q, "GPT reads left to right while BERT learns from masked tokens; GPT predicts the next token").verdict == "correct"
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
