@@ -133,7 +133,8 @@ def build_application(
 def add_handlers(app: TutorApp) -> None:
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     new_message = filters.UpdateType.MESSAGE
-    app.add_handler(TypeHandler(Update, common.flood_gate), group=-1)
+    app.add_handler(TypeHandler(Update, common.flood_gate), group=-2)
+    app.add_handler(TypeHandler(Update, late_verdicts.on_next_update), group=-1)
     commands = {
         "start": onboarding.start,
         "help": onboarding.help_command,

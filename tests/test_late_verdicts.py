@@ -42,6 +42,17 @@ async def test_verdict_held_back_by_an_outage_comes_with_the_next_message(tg, ru
     assert sum("was graded" in m.text for m in tg.messages_to(USER)) == 1
 
 
+async def test_any_command_brings_the_held_back_verdict_first(tg, run_bot):
+    app = await run_bot()
+    await answer_during_outage(tg, app)
+    tg.message(USER, "/streak")
+    late = await tg.next_to(USER, 2)
+    streak = await tg.next_to(USER, 3)
+    assert "was graded" in late.text and "streak" in streak.text.lower()
+    await tg.processed(app)
+    assert sum("was graded" in m.text for m in tg.messages_to(USER)) == 1
+
+
 async def test_the_job_delivers_late_verdicts_once(tg, run_bot, clock):
     app = await run_bot()
     await answer_during_outage(tg, app)

@@ -21,7 +21,6 @@ from storage.models import AnswerContext, AttemptResult, QuestionMessage
 from .. import keyboards, texts
 from ..context import TutorContext
 from ..group_verdicts import GroupVerdict
-from ..jobs import late_verdicts
 from ..observability import count_verdict
 from ..sending import FateUnknown, edit, reply, send
 from .common import is_group, message_of, say
@@ -110,8 +109,6 @@ async def handle_answer(update: Update, context: TutorContext, text: str, *, exp
     if user is None or message.sender_chat is not None:
         return  # anonymous admins and channels have no learner to grade
     group = is_group(update)
-    if not group and (late := await context.store.read(Store.unreplied_attempts, user.id)):
-        await late_verdicts.deliver(context, late)  # verdicts an outage held back come first
     if group:  # members answer without /start: register them on the way
         await context.store.write(Store.touch_user, user.id, user.first_name, user.username, user.language_code, context.now())
     found = await open_question_for(update, context, user.id)

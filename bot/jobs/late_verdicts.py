@@ -1,5 +1,6 @@
 """Verdicts that did not reach the learner (Telegram was down) are delivered later: on the
-learner's next message, or by this job a few minutes after the answer, whichever comes first.
+learner's next message or button press in that chat (`on_next_update`, any command included), or
+by this job a few minutes after the answer, whichever comes first.
 
 Storage marks each attempt's verdict as delivered (`Store.mark_reply_sent`); an attempt without
 that mark after `LATE_AFTER` is one whose verdict send failed. A verdict whose fate is unknown (a
@@ -12,6 +13,8 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
 from storage import Store
@@ -44,6 +47,18 @@ async def deliver(context: TutorContext, attempts: Sequence[Attempt], priority: 
             continue
         await context.store.write(Store.mark_reply_sent, attempt.id, context.now())
     return delivered
+
+
+async def on_next_update(update: Update, context: TutorContext) -> None:
+    """Runs before the handlers of every update in a private chat (after the flood gate): what an
+    outage held back there comes first, so "/streak" after an outage shows the verdict, then the
+    streak. Only this chat's: a group verdict may still be on its way (merged verdicts wait)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return
+    late = [attempt for attempt in await context.store.read(Store.unreplied_attempts, user.id) if attempt.chat_id == chat.id]
+    if late:
+        await deliver(context, late)
 
 
 async def tick(context: TutorContext) -> None:
