@@ -57,6 +57,8 @@ NEGATIVE_MEANING_SHARE = 0.2  # share of a term's variants carrying their own ne
 CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
 # A clause starting with one of these states a purpose: a negation in it names what is prevented.
 PURPOSE_WORDS = frozenset({"so"})
+# ... and so does a clause after one of these ending the previous one ("goal: no exploding grads").
+PURPOSE_LEADS = frozenset({"goal", "aim", "purpose", "point", "why", "so"})
 # A negation does not reach back past an example: "activations that don't saturate, like ReLU".
 EXAMPLE_MARKS = frozenset({"like", "eg", "ie", "including"})
 MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
@@ -470,7 +472,8 @@ class _Reply:
         k = j
         while k > 0 and clauses[k - 1] == clause:
             k -= 1
-        return words[k] in PURPOSE_WORDS or (j >= 2 and words[j - 1] == "as" and words[j - 2] == "so")
+        return (words[k] in PURPOSE_WORDS or (k > 0 and words[k - 1] in PURPOSE_LEADS)
+                or (j >= 2 and words[j - 1] == "as" and words[j - 2] == "so"))
 
 
 def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] | None:

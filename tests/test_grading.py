@@ -318,6 +318,8 @@ SCALE = rubric(
     "divide by sqrt d so the dot products don't get too large",
     "it is random so that neurons don't all learn the same thing",
     "scale the scores so as not to let the scores get large",
+    "x / sqrt(d) → scores don't get too large",
+    "goal: no dot products that get too large",
 ])
 def test_a_negation_in_a_purpose_clause_names_the_problem_prevented(reply):
     """"X so that Y doesn't happen" says Y would happen otherwise: it states the idea."""
