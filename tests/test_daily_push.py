@@ -41,14 +41,21 @@ async def test_push_arrives_at_push_time_once_per_day(tg, run_bot, clock):
 
 
 async def test_push_follows_the_chats_time_zone(tg, run_bot, clock):
-    clock.set(datetime(2026, 3, 2, 23, 0, tzinfo=UTC))  # 08:00 on Mar 3 in Tokyo
-    await run_bot(tick_seconds=0.1)
+    """Push time 23:30: a learner who moved to Tokyo gets it at 23:30 Tokyo time, not UTC's."""
+    from bot.jobs.daily_push import DailyPush, run_once
+
+    clock.set(datetime(2026, 3, 2, 23, 0, tzinfo=UTC))  # 08:00 on Mar 3 in Tokyo: not due anywhere
+    app = await run_bot(default_time="23:30")  # the push runs by hand below
+    context = app.context_types.context.from_job(next(iter(app.job_queue.jobs())), app)
     await subscribe(tg)
     tg.message(USER, "/timezone Asia/Tokyo")
     await tg.next_to(USER, 1)
+    clock.advance(minutes=45)  # 23:45 UTC: due, had the chat stayed on UTC
+    await run_once(context, DailyPush())
     assert dailies(tg, USER) == []
-    clock.advance(hours=1)  # 09:00 Tokyo
-    await tg.wait_for(lambda: dailies(tg, USER), what="the Tokyo morning question")
+    clock.set(datetime(2026, 3, 3, 14, 30, tzinfo=UTC))  # 23:30 in Tokyo
+    await run_once(context, DailyPush())
+    assert len(dailies(tg, USER)) == 1
 
 
 async def test_restart_does_not_push_twice(tg, run_bot, clock):
