@@ -609,15 +609,20 @@ def index_questions(questions: Iterable[Question]) -> None:
     """Index every question of a bank at once (the loader calls it): its words all enter the
     shared `_AliasWords` before any reply is graded, so the reply-word cache is never cleared,
     and grading never builds an index (memory stays flat while the bot runs)."""
+    questions = list(questions)
     for q in questions:
-        _index_of(q)
+        _index_of(q, read_answer=False)
+    # Then what reads the model answers (reversals they state, the names compared): every alias
+    # word has its id by now, so the reply-word cache is not cleared between two answers.
+    for q in questions:
+        _index_of(q).read_answer(q)
 
 
 class _QuestionIndex:
     """A question's rubric prepared for matching: each alias and misconception as the ids of its
     words (in the shared `_AliasWords`), and the core/detail split."""
 
-    def __init__(self, question: Question):
+    def __init__(self, question: Question, read_answer: bool = True):
         id_of, known = _ALIAS_WORDS.id_of, _ALIAS_WORDS.ids.get
         norm_of = itemgetter(0)  # AliasToken.norm
 
@@ -637,8 +642,6 @@ class _QuestionIndex:
         self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
         self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
         self.term_reversed = [prepared(reversed_claims(term), MISCONCEPTION_GAP) for term in question.key_terms]
-        if any(self.term_reversed) and question.answer:
-            self._drop_reversals_of(question.answer)
         # per term: every alias word id, and the one-word aliases a joined pair can stand for;
         # a term none of whose words is in the reply is missed without looking at its variants
         self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
@@ -660,8 +663,20 @@ class _QuestionIndex:
         # each core idea belongs to in the model answer (see _swapped).
         self.entities = _compared_names(question.question) if _COMPARES.search(question.question) else frozenset()
         self.subjects: list[str | None] = [None] * len(question.key_terms)
+        self.answer_read = False
+        if read_answer:
+            self.read_answer(question)
+
+    def read_answer(self, question: Question) -> None:
+        """What needs the model answer read like a reply: the name compared each core idea
+        belongs to, and the reversals the answer itself states (dropped). Once."""
+        if self.answer_read:
+            return
+        self.answer_read = True
         if len(self.entities) >= 2 and question.answer:
             self._find_subjects(question)
+        if any(self.term_reversed) and question.answer:
+            self._drop_reversals_of(question.answer)
 
     def _find_subjects(self, question: Question) -> None:
         """The name a core idea belongs to: written before a colon in the term ("GRU: update and
@@ -690,6 +705,13 @@ class _QuestionIndex:
     def _drop_reversals_of(self, answer: str) -> None:
         """A reversed alias the model answer itself states is no reversal in this question
         ("shrinks the size" -> "grows the size": the answer says the receptive field grows)."""
+        # Most reversals have a word the answer does not have: only the others are looked for
+        # the way a reply is read (`content check` still grades the whole answer, typos and all).
+        words = scan(normalize(answer))[0]
+        rewritten = phrasebook().rewrite(words)
+        stems = set(map(fast_stem, words if rewritten is None else words + rewritten[0]))
+        if not any(stems.issuperset(t.stem for t in r[0].tokens) for reversals in self.term_reversed for r in reversals):
+            return
         said = _Reply(normalize(answer))
         positions = said.match_tokens()
         present = set(positions)
@@ -721,6 +743,8 @@ def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
     stating one says the opposite of the idea, like an authored misconception. An alias with two
     direction words ("larger batch, higher lr") is left alone: swapping one is no reversal."""
     table = opposites()
+    if all(t.stem not in table for v in term.variants for t in v.tokens):
+        return ()  # most terms: no direction word at all
     own = {t.stem for v in term.variants for t in v.tokens}
     out: list[Variant] = []
     # a swap that gives another alias of the term ("normalize before or after") is no reversal
@@ -755,14 +779,15 @@ def _all_known(ids: tuple[int | None, ...]) -> TypeGuard[tuple[int, ...]]:
 _INDEXES: dict[int, tuple[Question, _QuestionIndex]] = {}
 
 
-def _index_of(question: Question) -> _QuestionIndex:
-    """Built on first use per question and kept (the bank is loaded once per process)."""
+def _index_of(question: Question, read_answer: bool = True) -> _QuestionIndex:
+    """Built on first use per question and kept (the bank is loaded once per process);
+    `read_answer=False` leaves the model answer to `_QuestionIndex.read_answer` (see index_questions)."""
     hit = _INDEXES.get(id(question))
     if hit is not None and hit[0] is question:
         return hit[1]
     if len(_INDEXES) > 20_000:
         _INDEXES.clear()
-    index = _QuestionIndex(question)
+    index = _QuestionIndex(question, read_answer)
     _INDEXES[id(question)] = (question, index)
     return index
 
