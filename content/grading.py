@@ -57,6 +57,8 @@ NEGATIVE_MEANING_SHARE = 0.2  # share of a term's variants carrying their own ne
 CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
 # A clause starting with one of these states a purpose: a negation in it names what is prevented.
 PURPOSE_WORDS = frozenset({"so"})
+# A name compared, after one of these, is contrasted with what came before ("..., unlike the LSTM").
+CONTRASTS = frozenset({"unlike", "instead", "than", "whereas", "while", "vs", "versus", "compared", "not", "rather"})
 # ... and so does a clause after one of these ending the previous one ("goal: no exploding grads").
 PURPOSE_LEADS = frozenset({"goal", "aim", "purpose", "point", "why", "so"})
 # A negation does not reach back past an example: "activations that don't saturate, like ReLU".
@@ -680,7 +682,7 @@ class _QuestionIndex:
 
     def _find_subjects(self, question: Question) -> None:
         """The name a core idea belongs to: written before a colon in the term ("GRU: update and
-        reset gates"), else the one compared name of its clause in the model answer, written
+        reset gates") or first ("GPT for generation"), else the one compared name of its clause in the model answer, written
         before it ("BERT is trained with masked language modelling"). A term naming both sides
         ("absolute values vs squares") belongs to neither."""
         said = _Reply(normalize(question.answer))
@@ -691,6 +693,8 @@ class _QuestionIndex:
             if not self.is_core[k]:
                 continue
             head = term.term.split(":", 1)[0].strip().casefold() if ":" in term.term else ""
+            if not head and term.term.split(maxsplit=1)[0].casefold() in self.entities:
+                head = term.term.split(maxsplit=1)[0].casefold()  # "GPT for generation"
             if head in self.entities:
                 self.subjects[k] = head
                 continue
@@ -830,17 +834,20 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
 def _swapped(reply: _Reply, first: int, subject: str, names: frozenset[str]) -> str | None:
     """A core idea said of the wrong one of the names compared ("BERT is trained with next-token
     prediction" when the model answer says GPT is): the clause names another one before it and
-    not its own. Returns what the reply said, else None."""
+    not its own, nor does the sentence contrast it with its own later ("..., unlike GPT"). Returns
+    what the reply said, else None."""
     at = reply.raw_index(first)
     other = reply.name_before(at, names)
     if other is None or other == subject or subject in reply.names_in_clause(at, names):
         return None
     sentences, words = reply._scanned[1], reply.raw_words
-    for j in range(at + 1, len(words)):  # "GRU merges the cell state ..., unlike the LSTM": a contrast
+    for j in range(at + 1, len(words)):  # "GRU merges the cell state ..., instead of the LSTM's": a contrast
         if sentences[j] != sentences[at]:
             break
         if words[j] == subject or (words[j][-1] == "s" and words[j][:-1] == subject):
-            return None
+            if not CONTRASTS.isdisjoint(words[max(0, j - 3):j]):
+                return None
+            break  # its next mention is no contrast
     return f"{other}: {reply.raw_words[at]}"
 
 
