@@ -409,6 +409,14 @@ def test_a_core_idea_said_of_the_other_name_compared_is_a_swap():
     assert grade_reply(q, "BERT uses masked language modelling, GPT predicts the next token.").verdict == "correct"
 
 
+def test_a_later_mention_of_the_right_name_undoes_a_swap_only_as_a_contrast():
+    q = _bert_vs_gpt()
+    swapped = grade_reply(q, "GPT predicts the next token. GPT is trained on masked tokens because BERT is slow")
+    assert swapped.contradicted == ("masked language modelling",)
+    contrast = grade_reply(q, "GPT predicts the next token; GPT reads masked tokens, far less than BERT does")
+    assert contrast.contradicted == ()
+
+
 def test_a_contrast_naming_both_is_no_swap():
     q = _bert_vs_gpt()
     grade = grade_reply(q, "unlike GPT, BERT uses masked tokens. GPT predicts the next token, not BERT.")
