@@ -469,6 +469,8 @@ def test_a_stated_misconception_never_earns_its_term():
         ("key value cache", "the KV cache stores past keys"),
         ("gradient of the loss", "compute dL/dw by the chain rule"),
         ("generative adversarial networks", "two GANs"),
+        ("learning rate increases", "the lr goes up step by step"),
+        ("decrease the learning rate", "ramp down the LR"),
         ("learning rate", "scale by η"),
     ],
 )
