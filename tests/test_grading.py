@@ -470,7 +470,7 @@ def test_a_stated_misconception_never_earns_its_term():
         ("gradient of the loss", "compute dL/dw by the chain rule"),
         ("generative adversarial networks", "two GANs"),
         ("learning rate increases", "the lr goes up step by step"),
-        ("stacked linear layers", "layers that are each a straight-line map, stacked"),
+        ("stacked linear layers", "stacked straight-line layers are still one map"),
         ("decrease the learning rate", "ramp down the LR"),
         ("learning rate", "scale by η"),
     ],
