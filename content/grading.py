@@ -24,6 +24,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Literal, TypeGuard
 
@@ -711,9 +712,9 @@ class _QuestionIndex:
         ("shrinks the size" -> "grows the size": the answer says the receptive field grows)."""
         # Most reversals have a word the answer does not have: only the others are looked for
         # the way a reply is read (`content check` still grades the whole answer, typos and all).
-        words = scan(normalize(answer))[0]
+        words = _WORD_RE.findall(normalize(answer))  # the words only: no clauses needed here
         rewritten = phrasebook().rewrite(words)
-        stems = set(map(fast_stem, words if rewritten is None else words + rewritten[0]))
+        stems = set(map(fast_stem, set(words).union(rewritten[0]) if rewritten is not None else set(words)))
         if not any(stems.issuperset(t.stem for t in r[0].tokens) for reversals in self.term_reversed for r in reversals):
             return
         said = _Reply(normalize(answer))
@@ -725,7 +726,8 @@ class _QuestionIndex:
         ]
 
 
-_NAME_RE = re.compile(r"[^\W_]+")
+_STEM, _TOKENS = itemgetter(1), itemgetter(1)  # AliasToken.stem, Variant.tokens
+_NAME_RE = _WORD_RE = re.compile(r"[^\W_]+")
 _COMPARES = re.compile(r"\b(differ|difference|differences|vs|versus|compare|compared|choose|between|over)\b", re.IGNORECASE)
 _BOTH = re.compile(r"\b(vs|versus|both|and)\b|/", re.IGNORECASE)
 
@@ -747,7 +749,7 @@ def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
     stating one says the opposite of the idea, like an authored misconception. An alias with two
     direction words ("larger batch, higher lr") is left alone: swapping one is no reversal."""
     table = opposites()
-    if all(t.stem not in table for v in term.variants for t in v.tokens):
+    if table.keys().isdisjoint(map(_STEM, chain.from_iterable(map(_TOKENS, term.variants)))):
         return ()  # most terms: no direction word at all
     own = {t.stem for v in term.variants for t in v.tokens}
     out: list[Variant] = []
