@@ -58,10 +58,10 @@ NEGATIVE_MEANING_SHARE = 0.2  # share of a term's variants carrying their own ne
 CONDITIONALS = frozenset({"if", "unless", "otherwise", "else", "whether"})
 # A clause starting with one of these states a purpose: a negation in it names what is prevented.
 PURPOSE_WORDS = frozenset({"so"})
-# A name compared, after one of these, is contrasted with what came before ("..., unlike the LSTM").
-CONTRASTS = frozenset({"unlike", "instead", "than", "whereas", "while", "vs", "versus", "compared", "not", "rather"})
 # ... and so does a clause after one of these ending the previous one ("goal: no exploding grads").
 PURPOSE_LEADS = frozenset({"goal", "aim", "purpose", "point", "why", "so"})
+# A name compared, after one of these, is contrasted with what came before ("..., unlike the LSTM").
+CONTRASTS = frozenset({"unlike", "instead", "than", "whereas", "while", "vs", "versus", "compared", "not", "rather"})
 # A negation does not reach back past an example: "activations that don't saturate, like ReLU".
 EXAMPLE_MARKS = frozenset({"like", "eg", "ie", "including"})
 MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
@@ -405,6 +405,7 @@ class _Reply:
         return None
 
     def names_in_clause(self, at: int, names: frozenset[str]) -> set[str]:
+        """Which of `names` the clause of raw word `at` mentions (a plural `s` allowed)."""
         clauses, words = self._scanned[0], self.raw_words
         clause = clauses[at]
         out = set()
@@ -683,9 +684,9 @@ class _QuestionIndex:
 
     def _find_subjects(self, question: Question) -> None:
         """The name a core idea belongs to: written before a colon in the term ("GRU: update and
-        reset gates") or first ("GPT for generation"), else the one compared name of its clause in the model answer, written
-        before it ("BERT is trained with masked language modelling"). A term naming both sides
-        ("absolute values vs squares") belongs to neither."""
+        reset gates") or first ("GPT for generation"), else the one compared name of its clause
+        in the model answer, written before it ("BERT is trained with masked language
+        modelling"). A term naming both sides ("absolute values vs squares") belongs to neither."""
         said = _Reply(normalize(question.answer))
         positions = said.match_tokens()
         present = set(positions)
