@@ -534,3 +534,13 @@ def test_without_x_is_a_counterfactual_not_a_contradiction():
     grade = grade_reply(q, "without a non-linear step in between, any stack of layers is still linear")
     assert grade.contradicted == () and grade.core_found == ("layers collapse to one linear map",)
     assert grade_reply(q, "there is nothing non-linear about it, it is still linear").contradicted == ("non-linearity",)
+
+
+def test_a_malformed_pair_of_opposites_is_reported(tmp_path):
+    from content.vocabulary import read_vocabulary
+
+    path = tmp_path / "vocabulary.toml"
+    path.write_text('opposites = [["grows", "shrinks"], ["goes up", "down"], ["alone"]]\n', encoding="utf-8")
+    vocab = read_vocabulary(path)
+    assert vocab.opposites == [("grows", "shrinks")]
+    assert len(vocab.problems) == 2 and all("pair of single words" in str(p) for p in vocab.problems)
