@@ -1,7 +1,7 @@
 """How well the grader agrees with a fair examiner, set by set.
 
     uv run python bench/grading_eval.py                 # all three sets, each on its own
-    uv run python bench/grading_eval.py --set tune      # one set: team | tune | test | fresh
+    uv run python bench/grading_eval.py --set tune      # one set: team | tune | test | fresh | fresh2
     uv run python bench/grading_eval.py --set tune --errors   # also list every disagreement
 
 The three labelled sets are never pooled (issue 17):
@@ -40,6 +40,9 @@ SETS = {
     # Written after the test half had been reported once, by someone blind to the aliases; the
     # aliases broadened after that report were written from the model answers only.
     "fresh": lambda: [DATA / "eval" / "fresh.jsonl"],
+    # Written blind during the next session (mostly the 53 questions no earlier set used) and
+    # first run once, after the grader changes of that session: the untouched figure.
+    "fresh2": lambda: [DATA / "eval" / "fresh2.jsonl"],
 }
 TARGETS = {"correct_vs_not": 0.92, "accuracy": 0.85, "qwk": 0.85, "wrong_correct": 0.02}
 
