@@ -277,21 +277,27 @@ class _Reply:
             self._sentences = [scanned[a] for a in self.source[0]]
         return self._sentences
 
-    def match_tokens(self) -> dict[int, list[int]]:
-        """For each alias word (of any question) the reply has, the content positions where it has it.
+    def match_tokens(self, among: frozenset[int] | None = None) -> dict[int, list[int]]:
+        """For each alias word (of any question, or only those `among`) the reply has, the
+        content positions where it has it.
 
         Works from the reply's side: each distinct reply word is looked up once (exact form,
         stem, plural of an acronym, then typos against alias words of similar length sharing
         its first letter), so the cost follows the reply's vocabulary, not the alias count.
-        Alias words the reply does not have get no entry.
+        Alias words the reply does not have get no entry. `among`: a long reply matches some
+        900 alias words of the whole bank, some 60 of the question graded; the others are
+        skipped before any list is merged.
         """
         found: dict[int, list[int]] = {}
         cache = _ALIAS_WORDS.word_ids
         lookup = _ALIAS_WORDS.lookup
+        keep = among.__contains__ if among is not None else None
         for w, cis in self.by_norm.items():
-            ids = cache.get(w)
+            ids: Iterable[int] | None = cache.get(w)
             if ids is None:
                 ids = lookup(w)
+            if keep is not None:
+                ids = filter(keep, ids)
             for i in ids:
                 hit = found.get(i)  # the reply's own (sorted) list, copied only when merged
                 found[i] = cis if hit is None else sorted(hit + cis)
@@ -655,6 +661,10 @@ class _QuestionIndex:
         self.joinable = frozenset(t.norm for t in tokens if not t.exact and len(t.norm) >= 4)
         # A term whose meaning is "no X" ("can't backprop through sampling", "no hand-crafted
         # features") is written mostly with its negation: a fifth of its variants or more.
+        # every word id grading this question looks up (the reversals dropped later are a subset)
+        self.word_ids = frozenset(chain.from_iterable(
+            v[2] for prepared_terms in (self.term_variants, self.term_misconceptions, self.term_reversed)
+            for variants in prepared_terms for v in variants))
         self.negative_meaning = [sum(v[5] for v in variants) >= NEGATIVE_MEANING_SHARE * len(variants)
                                  for variants in self.term_variants]
         core = set(map(id, question.core_terms))
@@ -904,7 +914,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
         return Grade(question.id, 0.0, "incorrect", (), all_missed, reason="no words to grade",
                      core_missed=core_all, details_missed=details_all)
 
-    positions = prepared.match_tokens()
+    positions = prepared.match_tokens(index.word_ids)
     joined = prepared.joined_pairs(index.joinable)
     present = set(positions)  # alias and misconception words the reply has
     found: list[tuple[KeyTerm, tuple[int, int, Variant]]] = []
