@@ -514,7 +514,8 @@ def _no_cycle_collection() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.freeze()  # what was loaded stays out of later collections (none of it is garbage)
+        # Not gc.freeze(): it would move every object of the process, not only the bank, out of
+        # collection for good, and tests load many banks in one process.
         if was_enabled:
             gc.enable()
 
