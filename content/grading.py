@@ -413,20 +413,13 @@ class _Reply:
     def names_in_clause(self, at: int, names: frozenset[str]) -> set[str]:
         """Which of `names` the clause of raw word `at` mentions (a plural `s` allowed)."""
         clauses, words = self._scanned[0], self.raw_words
-        clause = clauses[at]
+        start = end = at
+        while start > 0 and clauses[start - 1] == clauses[at]:
+            start -= 1
+        while end + 1 < len(words) and clauses[end + 1] == clauses[at]:
+            end += 1
         out = set()
-        for j in range(at, -1, -1):
-            if clauses[j] != clause:
-                break
-            w = words[j]
-            if w in names:
-                out.add(w)
-            elif w[-1] == "s" and w[:-1] in names:
-                out.add(w[:-1])
-        for j in range(at + 1, len(words)):
-            if clauses[j] != clause:
-                break
-            w = words[j]
+        for w in words[start:end + 1]:
             if w in names:
                 out.add(w)
             elif w[-1] == "s" and w[:-1] in names:
