@@ -9,7 +9,6 @@ PTB may quote it (``Bot.initialize`` does), so every line is redacted before it 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
-from storage.backup import application_id
+from storage.backup import DatabaseFacts
 
 from .observability import redact
 
@@ -230,20 +229,13 @@ async def _check_webhook(bot: Bot, webhook_url: str | None, limits: Limits, now:
 
 def check_database(db_path: str | Path, limits: Limits) -> list[Check]:
     """Existence, integrity, schema version, free disk space and WAL size; nothing created."""
-    from storage.backup import (
-        DatabaseProblem,
-        MissingDatabase,
-        code_schema_version,
-        connect_existing,
-        integrity_problems,
-        schema_version,
-    )
+    from storage.backup import DatabaseProblem, MissingDatabase, code_schema_version, inspect_database
     from storage.db import APPLICATION_ID
 
     path = Path(db_path).absolute()
     checks: list[Check] = []
     try:
-        conn = connect_existing(path)
+        facts = inspect_database(path)
     except MissingDatabase as exc:
         checks.append(Check.failed(
             "database", str(exc),
@@ -253,15 +245,11 @@ def check_database(db_path: str | Path, limits: Limits) -> list[Check]:
     except DatabaseProblem as exc:
         checks.append(Check.failed("database", str(exc), _RESTORE))
         return checks + _disk_checks(path, limits)
-    try:
-        problems = integrity_problems(conn)
-        if problems:
-            checks.append(Check.failed("database", f"{path} is corrupt: {'; '.join(problems)}", _RESTORE))
-        else:
-            checks.append(Check.ok("database", f"{path}, integrity ok, {_size(path.stat().st_size)}"))
-            checks.append(_check_schema(conn, schema_version, code_schema_version(), APPLICATION_ID))
-    finally:
-        conn.close()
+    if facts.integrity_problems:
+        checks.append(Check.failed("database", f"{path} is corrupt: {'; '.join(facts.integrity_problems)}", _RESTORE))
+    else:
+        checks.append(Check.ok("database", f"{path}, integrity ok, {_size(path.stat().st_size)}"))
+        checks.append(_check_schema(facts, code_schema_version(), APPLICATION_ID))
     return checks + _disk_checks(path, limits)
 
 
@@ -269,15 +257,12 @@ _RESTORE = ("stop the bot, keep the damaged file for inspection, and restore the
             "(\"Backups and restore\" in the owner's guide)")
 
 
-def _check_schema(
-    conn: sqlite3.Connection, read_version: Callable[[sqlite3.Connection], int], code_version: int,
-    expected_id: int,
-) -> Check:
-    app_id = application_id(conn)
+def _check_schema(facts: DatabaseFacts, code_version: int, expected_id: int) -> Check:
+    app_id = facts.application_id
     if app_id not in (0, expected_id):
         return Check.failed("schema", f"application_id {app_id:#x}: this SQLite file belongs to another program",
                             "point TUTOR_DB at the bot's own database")
-    version = read_version(conn)
+    version = facts.schema_version
     if version > code_version:
         return Check.failed(
             "schema", f"version {version}, newer than this code's {code_version}: the bot will refuse it",

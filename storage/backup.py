@@ -132,6 +132,28 @@ def application_id(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA application_id").fetchone()[0])
 
 
+@dataclass(frozen=True, slots=True)
+class DatabaseFacts:
+    """What `tutor-bot doctor` reports of a database file, read in one short connection."""
+
+    integrity_problems: list[str]
+    schema_version: int
+    application_id: int
+
+
+def inspect_database(path: Path) -> DatabaseFacts:
+    """Integrity, schema version and application id of an existing file, nothing created or
+    changed; raises `MissingDatabase` or `DatabaseProblem` like `connect_existing`."""
+    conn = connect_existing(path)
+    try:
+        problems = integrity_problems(conn)
+        if problems:
+            return DatabaseFacts(problems, 0, 0)
+        return DatabaseFacts([], schema_version(conn), application_id(conn))
+    finally:
+        conn.close()
+
+
 def code_schema_version() -> int:
     """The schema version this code migrates a database to."""
     from .migrations import MIGRATIONS
