@@ -182,6 +182,7 @@ async def test_users_change_and_erase_only_their_own_data(tg, run_bot, tmp_path)
     tg.message(ALICE, "/settime 07:00")
     await tg.next_to(ALICE, 3)
     assert rows(tmp_path, "SELECT chat_id, push_time FROM chats ORDER BY chat_id") == [(ALICE, "07:00"), (BOB, "09:00")]
+    await tg.processed(app)  # records written after Telegram answers a send are in
     bob_before = await svc.store.read(Store.export_user, BOB)
 
     tg.message(BOB, "/forget")
@@ -381,6 +382,7 @@ async def test_forged_button_presses_cannot_answer_for_others_or_touch_other_cha
     await registered(tg, ALICE)
     await registered(tg, BOB)
     bobs_question = await quiz(tg, BOB)
+    await tg.processed(app)  # the question's record is written after Telegram answers the send
     bob_before = await svc.store.read(Store.export_user, BOB)
     sent_to_bob = len(tg.messages_to(BOB))
 
