@@ -282,10 +282,11 @@ async def test_flood_gets_one_notice_is_ignored_for_a_minute_and_others_are_unaf
                 await asyncio.sleep(0.01)  # ~1,000 messages/s, pacing the load only
 
     # Latency on a shared 2-core VM is noisy: the claim fails only if every one of three rounds
-    # (others alone, then others during a flood) shows more than 2x. Below a 20 ms floor nobody
-    # feels the difference (with the whole suite on 2 cores: 7 ms alone, 21 ms during); without
-    # the flood gate every spam message is graded and answered, far above it.
-    FLOOR = 0.020
+    # (others alone, then others during a flood) shows more than 2x. Below a 100 ms floor nobody
+    # feels the difference (quiet machine: 7 ms alone, 21 ms during; with four test workers and
+    # other jobs on 2 cores: 25 ms vs 57-84 ms). Without the flood gate every spam message is
+    # graded and answered: 300 replies at Telegram's 30/s put others' /help seconds behind.
+    FLOOR = 0.100
     rounds = []
     for flooder in flooders:
         baseline = [await latency() for _ in range(20)]
