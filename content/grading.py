@@ -31,7 +31,7 @@ from typing import Literal, TypeGuard
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .bank import AliasToken, KeyTerm, Question, Variant, prepare_variants
+from .bank import AliasToken, KeyTerm, Question, Variant
 from .text import MAX_CACHED_WORD, NEGATOR_REACH, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, stem, word_spans
 from .vocabulary import opposites, phrasebook
 
@@ -66,7 +66,6 @@ CONTRASTS = frozenset({"unlike", "instead", "than", "whereas", "while", "vs", "v
 EXAMPLE_MARKS = frozenset({"like", "eg", "ie", "including"})
 MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
 MAX_REPLY_CHARS = 10_000  # longer replies are graded on their first 10,000 characters
-ECHO_MODE = 2
 WORD_CACHE = 50_000  # distinct reply words remembered with the alias words they match (bounded memory)
 
 # Where each word after the shared vocabulary came from: (first, last) index lists into the
@@ -644,11 +643,6 @@ class _QuestionIndex:
             return tuple(out)
 
         self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
-        # Aliases every word of which the question itself says ("PTQ" when it asks "PTQ vs QAT"):
-        # echoing the question is no evidence of knowing the answer (see grade_reply).
-        asked = {t.stem for v in prepare_variants(question.question) for t in v.tokens} if question.question else set()
-        self.echoes = [frozenset(id(v) for v in term.variants if v.tokens and all(t.stem in asked for t in v.tokens))
-                       for term in question.key_terms]
         self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
         self.term_reversed = [prepared(reversed_claims(term), MISCONCEPTION_GAP) for term in question.key_terms]
         # per term: every alias word id, and the one-word aliases a joined pair can stand for;
@@ -928,10 +922,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
     got_core = got_details = 0.0
     negations: list[str] = []  # negators met, per term (a negated idea is not stated in part)
     any_negated: set[str] = set()
-    echoed: list[str] = []  # core ideas found only in the question's own words
-    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning, subject, echoes in zip(
+    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning, subject in zip(
         terms, index.term_variants, index.term_misconceptions, index.term_reversed, index.term_ids, index.term_joinable,
-        index.is_core, index.negative_meaning, index.subjects, index.echoes,
+        index.is_core, index.negative_meaning, index.subjects,
     ):
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
@@ -940,12 +933,6 @@ def grade_reply(question: Question, reply: str) -> Grade:
             if negations:
                 any_negated.add(term.term)
                 negations.clear()
-            if match is not None and is_core and id(match[2]) in echoes:
-                other, _ = _first_match(prepared, [v for v in variants if id(v[0]) not in echoes], positions, present, joined)
-                if other is not None:
-                    match = other
-                else:
-                    echoed.append(term.term)
         said = None
         wrong = None
         if misconceptions:
@@ -995,12 +982,6 @@ def grade_reply(question: Question, reply: str) -> Grade:
                 partly.append(term.term)
                 got_core += PARTLY_CREDIT * term.weight
                 break
-    if ECHO_MODE and echoed and (ECHO_MODE == 2 or len(echoed) == len(core_found)):
-        for t in echoed:
-            if t in core_found:
-                core_found.remove(t)
-                core_missed.append(t)
-                got_core -= next(k.weight for k in terms if k.term == t)
     core_share = CORE_SHARE if index.detail_weight else 1.0
     score = core_share * (got_core / index.core_weight if index.core_weight else 0.0)
     if index.detail_weight:
