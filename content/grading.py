@@ -837,6 +837,20 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
     return best, False
 
 
+def _states_another(reply: _Reply, span: tuple[int, int, Variant], all_variants: list[tuple[_Prepared, ...]],
+                    own: tuple[_Prepared, ...], positions: dict[int, list[int]], joined: _Joined) -> bool:
+    """Whether words of `span` (a reversed claim) are also the match of another idea's alias."""
+    first, last = span[0], span[1]
+    for variants in all_variants:
+        if variants is own:
+            continue
+        for variant, ids, _, _, gap, _ in variants:
+            lists = [positions.get(i, _NONE) for i in ids]
+            if any(a <= last and b >= first for a, b in reply.find(variant, lists, joined, gap)):
+                return True
+    return False
+
+
 def _swapped(reply: _Reply, first: int, subject: str, names: frozenset[str]) -> str | None:
     """A core idea said of the wrong one of the names compared ("BERT is trained with next-token
     prediction" when the model answer says GPT is): the clause names another one before it and
@@ -938,8 +952,15 @@ def grade_reply(question: Question, reply: str) -> Grade:
         if misconceptions:
             wrong, _ = _first_match(prepared, misconceptions, positions, present, {})
         if wrong is None and reversals:
-            # the right words with the direction reversed ("pooling upsamples"), in one clause
+            # the right words with the direction reversed ("pooling upsamples"), in one clause;
+            # not where the reply states the idea itself elsewhere ("a big batch ... in smaller
+            # micro-batches"), nor where the words state another idea of the answer ("the
+            # discriminator also gets the label" reverses "the generator gets the label")
             wrong = _first_match(prepared, reversals, positions, present, {}, same_clause=True)[0]
+            if wrong is not None and (
+                    (match is not None and (match[1] < wrong[0] or match[0] > wrong[1]))
+                    or _states_another(prepared, wrong, index.term_variants, variants, positions, joined)):
+                wrong = None
         if wrong is not None:
             said = wrong[2].text
             stated.append((term.term, said))

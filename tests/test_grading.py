@@ -366,6 +366,47 @@ def test_a_reversal_the_model_answer_states_is_dropped():
     assert grade_reply(other, "it upsamples the feature maps; max of each window").contradicted == ("downsamples",)
 
 
+
+CROSS = rubric(
+    ("queries from the decoder", ["queries come from the decoder"], True),
+    ("keys and values from the encoder", ["keys and values come from the encoder"], True),
+)
+
+
+def test_roles_swapped_between_opposite_names_contradict_the_idea():
+    """`opposites` pairs names with opposite roles too (encoder/decoder, teacher/student, ...):
+    "queries come from the encoder" swaps the roles of the model answer, a classic confusion."""
+    grade = grade_reply(CROSS, "the queries come from the encoder and the keys and values come from the decoder")
+    assert grade.verdict == "incorrect" and "queries from the decoder" in grade.contradicted
+    assert grade_reply(CROSS, "queries come from the decoder, keys and values come from the encoder").verdict == "correct"
+
+
+BIG = rubric(
+    ("simulates a larger batch", ["same as a larger batch"], True),
+    ("one optimiser step after several backward passes", ["one step after several backward passes"], True),
+)
+
+
+def test_a_reversal_elsewhere_than_where_the_reply_states_the_idea_is_no_contradiction():
+    """A reply that states the idea ("the same as a larger batch") and elsewhere uses the reversed
+    word in another sense ("in smaller micro-batches") is not contradicting itself."""
+    grade = grade_reply(BIG, "it is the same as a larger batch: run smaller micro-batches and take one step after several backward passes")
+    assert grade.verdict == "correct", grade.misconceptions
+
+
+CGAN = rubric(
+    ("generator gets the label", ["generator receives the label"], True),
+    ("discriminator gets the label", ["discriminator also receives the label"], True),
+)
+
+
+def test_a_reversal_that_states_another_idea_of_the_answer_is_that_idea():
+    """"the discriminator also receives the label" reads as the generator/discriminator swap of
+    the first idea, but it is the second idea of the answer, not a contradiction."""
+    grade = grade_reply(CGAN, "the discriminator also receives the label, to judge the pair")
+    assert grade.contradicted == () and grade.core_found == ("discriminator gets the label",)
+
+
 THREE = rubric(
     ("keys and values of past tokens are stored", ["stores the keys and values of past tokens"], True),
     ("avoids recomputation", ["no recomputation"], True),
