@@ -668,7 +668,10 @@ class _QuestionIndex:
         self.core_needed = ncore - 1 if ncore >= MISSABLE_CORE_FROM else ncore
         # Comparison questions ("GRU vs LSTM", "BERT and GPT"): the names compared, and the one
         # each core idea belongs to in the model answer (see _swapped).
-        self.entities = _compared_names(question.question) if _COMPARES.search(question.question) else frozenset()
+        named = _compared_names(question.question)
+        paired = any(a.casefold() in named and b.casefold() in named for a, b in _PAIRED.findall(question.question))
+        self.entities = named if paired or _COMPARES.search(question.question) else frozenset()
+        self.entities = _singular(self.entities | _term_heads(question))
         self.subjects: list[str | None] = [None] * len(question.key_terms)
         self.answer_read = False
         if read_answer:
@@ -695,8 +698,6 @@ class _QuestionIndex:
         present = set(positions)
         joined = said.joined_pairs(self.joinable)
         for k, (term, variants) in enumerate(zip(question.key_terms, self.term_variants)):
-            if not self.is_core[k]:
-                continue
             head = term.term.split(":", 1)[0].strip().casefold() if ":" in term.term else ""
             if not head and term.term.split(maxsplit=1)[0].casefold() in self.entities:
                 head = term.term.split(maxsplit=1)[0].casefold()  # "GPT for generation"
@@ -733,6 +734,8 @@ class _QuestionIndex:
 _STEM, _TOKENS = itemgetter(1), itemgetter(1)  # AliasToken.stem, Variant.tokens
 _NAME_RE = _WORD_RE = re.compile(r"[^\W_]+")
 _COMPARES = re.compile(r"\b(differ|difference|differences|vs|versus|compare|compared|choose|between|over)\b", re.IGNORECASE)
+_PAIRED = re.compile(r"([^\W_]+)(?:-[^\W_]+)? (?:and|or) ([^\W_]+)")  # "AdaGrad and RMSProp", "ROC-AUC and PR-AUC"
+_QUESTION_WORDS = frozenset({"which", "what", "when", "why", "how", "where", "who", "whose", "whom"})
 _BOTH = re.compile(r"\b(vs|versus|both|and)\b|/", re.IGNORECASE)
 
 
@@ -742,9 +745,28 @@ def _compared_names(question: str) -> frozenset[str]:
     words = _NAME_RE.findall(question)
     return frozenset(
         w.casefold() for i, w in enumerate(words)
-        if len(w) >= 2 and (w.isupper() or any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:])
+        if len(w) >= 2 and w.casefold() not in STOPWORDS and w.casefold() not in _QUESTION_WORDS and (w.isupper() or any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:])
                             or (i and w[0].isupper()))
     )
+
+
+def _term_heads(question: Question) -> frozenset[str]:
+    """Names the rubric compares: one-word heads of terms written "NAME: idea" ("GAN: mode
+    collapse", "VAE: blurry samples", "cosine: smooth decay"), when two or more such heads of the
+    question are named in its text or model answer ("caveat: ..." alone is no comparison)."""
+    said = set(_NAME_RE.findall(f"{question.question} {question.answer}".casefold()))
+    heads = set()
+    for term in question.key_terms:
+        if ":" in term.term:
+            words = _NAME_RE.findall(term.term.split(":", 1)[0].casefold())
+            if len(words) == 1 and len(words[0]) >= 2 and (words[0] in said or words[0] + "s" in said):
+                heads.add(words[0])
+    return frozenset(heads) if len(heads) >= 2 else frozenset()
+
+
+def _singular(names: frozenset[str]) -> frozenset[str]:
+    """"gans" and "gan" are one name: the plural is dropped when the singular is there too."""
+    return frozenset(n for n in names if not (n.endswith("s") and n[:-1] in names))
 
 
 def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
@@ -965,7 +987,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
             said = wrong[2].text
             stated.append((term.term, said))
             match = None
-        elif match and is_core and subject is not None:
+        elif match and subject is not None:
             swapped = _swapped(prepared, match[0], subject, index.entities)
             if swapped is not None:
                 said = swapped

@@ -465,6 +465,38 @@ def test_a_contrast_naming_both_is_no_swap():
     assert grade_reply(q, "GPT reads left to right while BERT learns from masked tokens; GPT predicts the next token").verdict == "correct"
 
 
+
+def _three_families() -> Question:
+    terms = rubric(("GAN: sharp samples", ["sharp samples", "sharpest images"], False),
+                   ("GAN: mode collapse", ["mode collapse"], True),
+                   ("VAE: blurry samples", ["blurry samples"], True),
+                   ("diffusion: slow sampling", ["slow to sample"], True)).key_terms
+    return Question("fam", "intermediate", ("dropout",), "Strengths and weaknesses of each family?",
+                    "A GAN gives sharp samples but may suffer mode collapse; a VAE gives blurry samples; "
+                    "diffusion is slow to sample.", terms)
+
+
+def test_terms_written_name_colon_idea_name_the_things_compared():
+    """Two or more terms written "NAME: idea", each name in the question or the model answer,
+    make the names compared even when the question has no "differ" or "vs": an idea, core or
+    detail, said of another of those names is a swap."""
+    q = _three_families()
+    grade = grade_reply(q, "VAEs produce the sharpest images and diffusion models suffer from mode collapse")
+    assert dict(grade.misconceptions).keys() == {"GAN: sharp samples", "GAN: mode collapse"}
+    assert grade.verdict == "incorrect"
+    right = grade_reply(q, "GANs: sharp samples but mode collapse; VAEs give blurry samples; diffusion is slow to sample")
+    assert right.verdict == "correct" and right.misconceptions == ()
+
+
+def test_names_joined_by_and_in_the_question_are_compared():
+    """"How do AdaGrad and RMSProp ...": two names joined by "and" are compared, like "differ"."""
+    terms = rubric(("moving average", ["exponential moving average"], True), ("sum", ["sums all past squares"], True)).key_terms
+    q = Question("ada", "intermediate", ("dropout",), "How do AdaGrad and RMSProp adapt the step size?",
+                 "AdaGrad sums all past squares. RMSProp keeps an exponential moving average instead.", terms)
+    assert grade_reply(q, "AdaGrad keeps an exponential moving average. RMSProp sums all past squares.").verdict == "incorrect"
+    assert grade_reply(q, "AdaGrad sums all past squares. RMSProp keeps an exponential moving average.").verdict == "correct"
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
