@@ -671,6 +671,7 @@ class _QuestionIndex:
         named = _compared_names(question.question)
         paired = any(a.casefold() in named and b.casefold() in named for a, b in _PAIRED.findall(question.question))
         self.entities = named if paired or _COMPARES.search(question.question) else frozenset()
+        self.entities |= _listed_names(question.question)
         self.entities = _singular(self.entities | _term_heads(question))
         self.subjects: list[str | None] = [None] * len(question.key_terms)
         self.answer_read = False
@@ -735,6 +736,8 @@ _STEM, _TOKENS = itemgetter(1), itemgetter(1)  # AliasToken.stem, Variant.tokens
 _NAME_RE = _WORD_RE = re.compile(r"[^\W_]+")
 _COMPARES = re.compile(r"\b(differ|difference|differences|vs|versus|compare|compared|choose|between|over)\b", re.IGNORECASE)
 _PAIRED = re.compile(r"([^\W_]+)(?:-[^\W_]+)? (?:and|or) ([^\W_]+)")  # "AdaGrad and RMSProp", "ROC-AUC and PR-AUC"
+_LISTED = re.compile(r"\b(?:([^\W_]+)(?:-[^\W_]+)?, )?([^\W_]+)(?:-[^\W_]+)? (?:and|or|vs|versus) ([^\W_]+)(?:-[^\W_]+)? "
+                     r"(?:sets|models|learning|minima|pruning|regularisation|regularization|embeddings|gradient|transformers|encodings)\b")
 _QUESTION_WORDS = frozenset({"which", "what", "when", "why", "how", "where", "who", "whose", "whom"})
 _BOTH = re.compile(r"\b(vs|versus|both|and)\b|/", re.IGNORECASE)
 
@@ -748,6 +751,17 @@ def _compared_names(question: str) -> frozenset[str]:
         if len(w) >= 2 and w.casefold() not in STOPWORDS and w.casefold() not in _QUESTION_WORDS and (w.isupper() or any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:])
                             or (i and w[0].isupper()))
     )
+
+
+def _listed_names(question: str) -> frozenset[str]:
+    """Plain words the question lists as the things compared: "training, validation and test
+    sets", "supervised and unsupervised learning", "structured and unstructured pruning"."""
+    out: set[str] = set()
+    for m in _LISTED.finditer(question.casefold()):
+        words = [w for w in m.groups() if w]
+        if all(w not in STOPWORDS and w not in _QUESTION_WORDS and len(w) >= 2 for w in words):
+            out.update(words)
+    return frozenset(out)
 
 
 def _term_heads(question: Question) -> frozenset[str]:

@@ -497,6 +497,19 @@ def test_names_joined_by_and_in_the_question_are_compared():
     assert grade_reply(q, "AdaGrad sums all past squares. RMSProp keeps an exponential moving average.").verdict == "correct"
 
 
+
+def test_plain_words_the_question_lists_are_names_compared():
+    """"training, validation and test sets": listed words before a noun such as "sets", "models"
+    or "learning" are the things compared, even in lower case; fitting the weights belongs to
+    the training set in the model answer, so saying it of the validation set is a swap."""
+    terms = rubric(("fit the weights", ["fit the weights", "update the weights"], True),
+                   ("tune hyperparameters", ["pick hyperparameters"], True)).key_terms
+    q = Question("split", "intermediate", ("dropout",), "What are training, validation and test sets used for?",
+                 "The training set is used to fit the weights. The validation set is used to pick hyperparameters.", terms)
+    assert grade_reply(q, "the validation set is used to update the weights").contradicted == ("fit the weights",)
+    assert grade_reply(q, "the training set is used to update the weights; the validation set to pick hyperparameters").verdict == "correct"
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
