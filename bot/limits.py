@@ -92,7 +92,9 @@ class SlidingWindow:
         self.in_flight = 0
 
     def _expire(self, now: float) -> None:
-        while self.times and self.times[0] <= now - self.period:
+        # `t + period <= now`, the same sum as `wait` computes: `t <= now - period` rounds
+        # differently, and a waiter woken by `wait`'s delay could find its slot not yet expired.
+        while self.times and self.times[0] + self.period <= now:
             self.times.popleft()
 
     def free(self, now: float) -> int:
@@ -199,7 +201,9 @@ class TelegramLimits(BaseRateLimiter[dict[str, Any]]):
         self._waiting[priority] += 1
         try:
             async with self._changed:
-                while (delay := self._delay(priority, group, self.now())) > 0:
+                # A wait under a microsecond is no wait: `t + period` and `now + delay` round by
+                # about 1e-16 s, and waiting that out could wake to the same rounding again.
+                while (delay := self._delay(priority, group, self.now())) > 1e-6:
                     try:
                         await asyncio.wait_for(self._changed.wait(), delay)
                     except TimeoutError:

@@ -21,6 +21,19 @@ def test_a_window_holds_a_slot_while_in_flight_and_for_a_period_after_the_answer
     assert window.free(1.3) == 1
 
 
+def test_a_window_agrees_with_itself_at_the_instant_a_slot_expires() -> None:
+    """`wait` says 0 exactly when `free` says a slot is open, even where float sums round: a waiter
+    woken by `wait`'s own delay must find its slot (bench/limiter.py found 31 in one second when
+    `0.005 + 1.0` and `1.005 - 1.0` disagreed)."""
+    for answered in (0.005, 0.1, 1 / 3, 15.456141386642566):
+        window = SlidingWindow(1, 1.0)
+        window.start()
+        window.finish(answered)
+        assert window.free(answered + 0.999) == 0
+        woken = answered + window.wait(answered + 0.999) + 0.999
+        assert window.wait(woken) == 0 and window.free(woken) == 1
+
+
 async def test_the_next_send_waits_one_second_after_telegrams_answer_not_after_it_left() -> None:
     """Telegram counted a message on arrival, before its answer came back: a slot reused one second
     after the answer can never make 31 in Telegram's second, whatever the network's jitter."""
