@@ -783,6 +783,9 @@ def _singular(names: frozenset[str]) -> frozenset[str]:
     return frozenset(n for n in names if not (n.endswith("s") and n[:-1] in names))
 
 
+_REVERSED_FROM: dict[Variant, str] = {}  # a reversed claim -> the stem of the word it swapped out
+
+
 def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
     """The term's multi-word aliases with their one direction word swapped for its opposite
     (content/vocabulary.toml, `opposites`): "gradients shrink" -> "gradients grow". A reply
@@ -813,7 +816,9 @@ def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
             continue
         seen.add(key)
         text = re.sub(rf"\b{re.escape(toks[k].norm)}\b", word, v.text, count=1, flags=re.IGNORECASE)
-        out.append(Variant(text if text != v.text else " ".join(t.norm for t in new), new, v.ordered))
+        reversal = Variant(text if text != v.text else " ".join(t.norm for t in new), new, v.ordered)
+        _REVERSED_FROM[reversal] = toks[k].stem
+        out.append(reversal)
     return tuple(out)
 
 
@@ -871,6 +876,23 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
     if best is None:
         return None, saw_negated
     return best, False
+
+
+def _both_directions(reply: _Reply, span: tuple[int, int, Variant]) -> bool:
+    """Whether the clause of a reversed claim also has the word it swapped out: "avoids vanishing
+    and exploding gradients", "goes up and down" name both directions, they reverse nothing."""
+    original = _REVERSED_FROM.get(span[2])
+    if original is None:
+        return False
+    words, clauses = reply.words, reply.clauses
+    at = reply.content[span[0]]
+    clause = clauses[at]
+    lo = hi = at
+    while lo > 0 and clauses[lo - 1] == clause:
+        lo -= 1
+    while hi + 1 < len(words) and clauses[hi + 1] == clause:
+        hi += 1
+    return any(fast_stem(w) == original for w in words[lo:hi + 1])
 
 
 def _states_another(reply: _Reply, span: tuple[int, int, Variant], all_variants: list[tuple[_Prepared, ...]],
@@ -995,6 +1017,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
             wrong = _first_match(prepared, reversals, positions, present, {}, same_clause=True)[0]
             if wrong is not None and (
                     (match is not None and (match[1] < wrong[0] or match[0] > wrong[1]))
+                    or _both_directions(prepared, wrong)
                     or _states_another(prepared, wrong, index.term_variants, variants, positions, joined)):
                 wrong = None
         if wrong is not None:

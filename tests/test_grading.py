@@ -367,6 +367,23 @@ def test_a_reversal_the_model_answer_states_is_dropped():
 
 
 
+
+LSTM = rubric(
+    ("mitigates vanishing gradients", ["mitigates vanishing gradients", "avoids vanishing gradients"], True),
+    ("cell state", ["cell state"], True),
+)
+
+
+def test_a_clause_naming_both_directions_reverses_nothing():
+    """"vanishing" <-> "exploding" are opposites, so "avoids exploding gradients" contradicts
+    "avoids vanishing gradients"; but a clause that names both ("avoids vanishing or exploding
+    gradients", "vanishing/exploding") states the idea, it does not reverse it."""
+    assert grade_reply(LSTM, "the cell state avoids vanishing or exploding gradients").verdict == "correct"
+    assert grade_reply(LSTM, "the cell state avoids vanishing/exploding gradients").verdict == "correct"
+    wrong = grade_reply(LSTM, "the cell state avoids exploding gradients")
+    assert wrong.contradicted == ("mitigates vanishing gradients",)
+
+
 CROSS = rubric(
     ("queries from the decoder", ["queries come from the decoder"], True),
     ("keys and values from the encoder", ["keys and values come from the encoder"], True),
