@@ -20,15 +20,19 @@ Every 429 makes PTB's rate limiter pause *all* sends for retry_after + 0.1 s, so
 backlog (one pending task per update, unbounded in PTB) grows — memory grows with it. That is a
 queue, not a leak; the defaults keep the steady fault rate where the bot keeps up.
 
-Every `--sample-seconds` the bot's RSS (/proc/PID/status VmRSS), open fds (/proc/PID/fd),
+Every `--sample-seconds` (1 s) the bot's RSS (/proc/PID/status VmRSS), open fds (/proc/PID/fd),
 threads and CPU time are sampled. The first `--warmup` seconds are excluded from the verdict
 (imports, caches and the allocator settle). Verdict: flat if the median fd count of the last third
 of the run is within 2 of the first third's (the HTTP pool opens and closes connections with the
-load, so single samples jitter by a dozen), and RSS is no longer rising in the last third: its
-least-squares slope there is under 2 MiB per hour. Caches that fill up (SQLite's 2 MiB page cache
-while the database grows from empty, the grader's word caches) raise the early minutes and then
-level off; a leak keeps its slope to the end. The growth between the first and last thirds'
-medians and the slope over the whole run are reported too.
+load, so single samples jitter by a dozen), and the RSS *floor* is no longer rising in the last
+third: the least-squares slope of each minute's lowest RSS there is under 2 MiB per hour. The floor
+is what the bot holds between pictures: a /stats picture being drawn adds up to 55 MiB for a
+fraction of a second, and a slope fitted through such a band swings by tens of MiB/h with where its
+highs happen to fall (docs/BENCHMARKS.md, "Soak"), while a leak raises the floor itself. Caches that
+fill up (SQLite's 2 MiB page cache while the database grows from empty, the grader's word caches)
+raise the early minutes and then level off; a leak keeps its slope to the end. The slope of all
+samples, the growth between the first and last thirds' medians and the floor's slope over the
+whole run are reported too.
 
 Everything talks to 127.0.0.1 only; the database lives in a temporary directory.
 """
@@ -120,6 +124,14 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
     return 0.0 if den == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 3600
+
+
+def minute_floors(samples: list[dict]) -> list[tuple[float, float]]:
+    """(middle of the minute in seconds, lowest RSS in it) for every whole minute sampled."""
+    minutes: dict[int, list[float]] = {}
+    for sample in samples:
+        minutes.setdefault(int(sample["t"] // 60), []).append(sample["rss_mib"])
+    return [(minute * 60 + 30, min(values)) for minute, values in sorted(minutes.items()) if len(values) >= 10]
 
 
 class Traffic:
@@ -292,6 +304,13 @@ async def soak(args) -> dict:
     fd_growth = max(s["fds"] for s in late) - max(s["fds"] for s in early)
     fd_median_growth = statistics.median(s["fds"] for s in late) - statistics.median(s["fds"] for s in early)
     late_slope = slope_per_hour([(s["t"], s["rss_mib"]) for s in late])
+    # The floor: each minute's lowest RSS, what the bot holds between pictures. A picture being
+    # drawn when a sample is taken adds up to 55 MiB for a fraction of a second; a least-squares
+    # slope over such a band swings by tens of MiB/h from where its highs happen to fall, while a
+    # leak raises the floor itself.
+    floors = minute_floors(settled)
+    late_floors = floors[-max(3, len(floors) // 3):]
+    floor_slope = slope_per_hour(late_floors)
     report = {
         "minutes": args.minutes,
         "long_junk_words": not args.no_long_junk,
@@ -302,7 +321,10 @@ async def soak(args) -> dict:
                     "max": round(max(s["rss_mib"] for s in settled), 1), "min": round(min(s["rss_mib"] for s in settled), 1),
                     "slope_mib_per_hour": round(slope_per_hour([(s["t"], s["rss_mib"]) for s in settled]), 2),
                     "slope_last_third_mib_per_hour": round(late_slope, 2),
-                    "growth_median_last_vs_first_third": round(rss_growth, 1)},
+                    "growth_median_last_vs_first_third": round(rss_growth, 1),
+                    "floor_per_minute": [round(rss, 1) for _, rss in floors],
+                    "floor_slope_last_third_mib_per_hour": round(floor_slope, 2),
+                    "floor_slope_mib_per_hour": round(slope_per_hour(floors), 2)},
         "fds": {"after_warmup": first["fds"], "end": last["fds"], "max": max(s["fds"] for s in settled),
                 "min": min(s["fds"] for s in settled), "growth_peak_last_vs_first_third": fd_growth,
                 "growth_median_last_vs_first_third": fd_median_growth},
@@ -316,10 +338,10 @@ async def soak(args) -> dict:
         "exit_code_after_sigterm": exit_code,
         "samples": samples,
     }
-    # Flat: no fd trend, and RSS no longer rising by the last third. Caches that fill up (SQLite's
-    # page cache, 2 MiB, as the database grows from empty; the grader's word caches) make the
-    # early minutes rise and then level off; a leak keeps the same slope to the end.
-    report["flat"] = fd_median_growth <= 2 and late_slope < 2.0
+    # Flat: no fd trend, and the RSS floor no longer rising by the last third. Caches that fill up
+    # (SQLite's page cache, 2 MiB, as the database grows from empty; the grader's word caches) make
+    # the early minutes rise and then level off; a leak keeps the same slope to the end.
+    report["flat"] = fd_median_growth <= 2 and floor_slope < 2.0
     return report
 
 
@@ -331,7 +353,7 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=50,
                         help="study groups (default 50); few groups with many answers overrun Telegram's 20 messages a "
                              "minute per group, and the replies then queue in memory")
-    parser.add_argument("--sample-seconds", type=float, default=10.0)
+    parser.add_argument("--sample-seconds", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds excluded from the verdict (default 60)")
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--json", help="write the full report (with every sample) here")
