@@ -6,6 +6,7 @@ The bot fixtures import bot/ inside the fixture, so the storage and rules tests 
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from storage.aio import AsyncStore
 from storage.store import Store
+
+# Property tests: Hypothesis's own default of 100 examples each in the suite (CI, the fast subset);
+# `HYPOTHESIS_PROFILE=thorough uv run pytest tests/test_grading_properties.py tests/test_streaks.py`
+# tries 2,000 when a rule of grading or streaks changes.
+settings.register_profile("suite", max_examples=100, deadline=None)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 MINI_BANK = Path(__file__).parent / "data" / "mini_bank"
 

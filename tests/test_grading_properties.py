@@ -12,7 +12,7 @@ QUESTIONS = st.sampled_from(BANK.questions)
 TEXT = st.text(max_size=5000) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(question=QUESTIONS, reply=TEXT)
 def test_grade_never_raises_and_score_in_range(question, reply):
     grade = grade_reply(question, reply)
@@ -21,7 +21,6 @@ def test_grade_never_raises_and_score_in_range(question, reply):
     assert len(grade.matched) + len(grade.missed) == len(question.key_terms)
 
 
-@settings(max_examples=200, deadline=None)
 @given(question=QUESTIONS, prefix=st.text(max_size=200), suffix=st.text(max_size=200))
 def test_model_answer_with_noise_around_it_still_grades_correct(question, prefix, suffix):
     # Noise is separated by a full stop so it cannot negate the answer's first words.
@@ -29,7 +28,6 @@ def test_model_answer_with_noise_around_it_still_grades_correct(question, prefix
     assert grade.verdict == "correct"
 
 
-@settings(max_examples=300, deadline=None)
 @given(query=st.text(max_size=300), limit=st.integers(min_value=1, max_value=10))
 def test_search_never_raises(query, limit):
     hits = find_questions(BANK, query, limit)
@@ -37,7 +35,6 @@ def test_search_never_raises(query, limit):
     assert all(0 < h.score <= 100 for h in hits)
 
 
-@settings(max_examples=500, deadline=None)
 @given(reply=st.text(alphabet=st.characters(max_codepoint=127), max_size=400))
 def test_the_ascii_fast_path_of_scan_finds_the_same_words_as_the_unicode_one(reply):
     from content.text import _TOKEN_RE, normalize, scan
@@ -70,7 +67,6 @@ def _same_partition(a: list[int], b: list[int]) -> bool:
     return all((a[i] == a[i + 1]) == (b[i] == b[i + 1]) for i in range(len(a) - 1))
 
 
-@settings(max_examples=500, deadline=None)
 @given(reply=st.text(alphabet=st.sampled_from(list("ab and but so, .;:\n()x_é1")) | st.characters(), max_size=200))
 def test_scan_splits_words_clauses_and_sentences_like_the_word_by_word_definition(reply):
     from content.text import normalize, scan

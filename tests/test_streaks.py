@@ -218,7 +218,6 @@ def reference(days: list[date]) -> tuple[int, int, int]:
     return current, longest, freezes
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=60),
        st.sampled_from(["06:00", "12:00", "23:59"]))
 def test_advance_in_one_zone_matches_the_rules_restated_over_dates(day_gaps, hour):
@@ -268,7 +267,6 @@ def build(start, steps):
     return items
 
 
-@settings(max_examples=400, deadline=None)
 @given(start=starts, steps=attempt_steps | day_steps)
 def test_folding_advance_equals_recompute_and_longest_is_never_below_current(start, steps):
     items = build(start, steps)
