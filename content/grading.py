@@ -24,6 +24,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from typing import Literal, TypeGuard
@@ -675,6 +676,9 @@ class _QuestionIndex:
         self.entities = _singular(self.entities | _term_heads(question))
         self.subjects: list[str | None] = [None] * len(question.key_terms)
         self.answer_read = False
+        self.answer: str | None = None
+        self.answer_said: dict[Variant, bool] = {}  # reversal -> whether the model answer states it
+        self.answer_read_as: tuple[str, set[str], tuple[_Reply, dict[int, list[int]], set[int]] | None] | None = None
         if read_answer:
             self.read_answer(question)
 
@@ -686,8 +690,10 @@ class _QuestionIndex:
         self.answer_read = True
         if len(self.entities) >= 2 and question.answer:
             self._find_subjects(question)
-        if any(self.term_reversed) and question.answer:
-            self._drop_reversals_of(question.answer)
+        # The reversals the answer itself states are found when one first matches a reply
+        # (see `answer_states`): most never do, and looking for them all at load took more
+        # than the rest of the answer reading.
+        self.answer = question.answer
 
     def _find_subjects(self, question: Question) -> None:
         """The name a core idea belongs to: written before a colon in the term ("GRU: update and
@@ -713,23 +719,31 @@ class _QuestionIndex:
                 if len(said.names_in_clause(at, self.entities)) == 1:
                     self.subjects[k] = said.name_before(at, self.entities)
 
-    def _drop_reversals_of(self, answer: str) -> None:
-        """A reversed alias the model answer itself states is no reversal in this question
-        ("shrinks the size" -> "grows the size": the answer says the receptive field grows)."""
-        # Most reversals have a word the answer does not have: only the others are looked for
-        # the way a reply is read (`content check` still grades the whole answer, typos and all).
-        words = _WORD_RE.findall(normalize(answer))  # the words only: no clauses needed here
-        rewritten = phrasebook().rewrite(words)
-        stems = set(map(fast_stem, set(words).union(rewritten[0]) if rewritten is not None else set(words)))
-        if not any(stems.issuperset(t.stem for t in r[0].tokens) for reversals in self.term_reversed for r in reversals):
-            return
-        said = _Reply(normalize(answer))
-        positions = said.match_tokens()
-        present = set(positions)
-        self.term_reversed = [
-            tuple(r for r in reversals if _first_match(said, (r,), positions, present, {}, same_clause=True)[0] is None)
-            for reversals in self.term_reversed
-        ]
+    def answer_states(self, reversal: _Prepared) -> bool:
+        """Whether the model answer itself states a reversed alias: then it is no reversal in this
+        question ("shrinks the size" -> "grows the size": the answer says the receptive field
+        grows). Worked out once per reversal, when one first matches a reply."""
+        known = self.answer_said.get(reversal[0])
+        if known is not None:
+            return known
+        if self.answer_read_as is None:
+            # the answer's words and stems first: most reversals have a word it does not have
+            answer = normalize(self.answer or "")
+            words = _WORD_RE.findall(answer)
+            rewritten = phrasebook().rewrite(words)
+            stems = set(map(fast_stem, set(words).union(rewritten[0]) if rewritten is not None else set(words)))
+            self.answer_read_as = (answer, stems, None)
+        answer, stems, said = self.answer_read_as
+        stated = False
+        if stems.issuperset(t.stem for t in reversal[0].tokens):
+            if said is None:
+                reply = _Reply(answer)
+                positions = reply.match_tokens(self.word_ids)  # only this question's words, as grading does
+                said = (reply, positions, set(positions))
+                self.answer_read_as = (answer, stems, said)
+            stated = _first_match(said[0], (reversal,), said[1], said[2], {}, same_clause=True)[0] is not None
+        self.answer_said[reversal[0]] = stated
+        return stated
 
 
 _STEM, _TOKENS = itemgetter(1), itemgetter(1)  # AliasToken.stem, Variant.tokens
@@ -786,6 +800,25 @@ def _singular(names: frozenset[str]) -> frozenset[str]:
 _REVERSED_FROM: dict[Variant, str] = {}  # a reversed claim -> the stem of the word it swapped out
 
 
+@lru_cache(maxsize=None)  # a fifth of the aliases repeat across terms ("vanishing gradients", ...)
+def _flipped(v: Variant) -> tuple[Variant, tuple[str, ...], str] | None:
+    """A multi-word alias with its one direction word swapped (see reversed_claims): the
+    reversal, its stems, and the stem of the word swapped in; None without exactly one."""
+    table = opposites()
+    toks = v.tokens
+    flips = [k for k, t in enumerate(toks) if t.stem in table]
+    if len(flips) != 1:
+        return None
+    k = flips[0]
+    word = table.get(toks[k].norm) or table[toks[k].stem]
+    swapped = AliasToken(word, stem(word), toks[k].exact)
+    new = (*toks[:k], swapped, *toks[k + 1:])
+    text = re.sub(rf"\b{re.escape(toks[k].norm)}\b", word, v.text, count=1, flags=re.IGNORECASE)
+    reversal = Variant(text if text != v.text else " ".join(t.norm for t in new), new, v.ordered)
+    _REVERSED_FROM[reversal] = toks[k].stem
+    return reversal, tuple(t.stem for t in new), swapped.stem
+
+
 def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
     """The term's multi-word aliases with their one direction word swapped for its opposite
     (content/vocabulary.toml, `opposites`): "gradients shrink" -> "gradients grow". A reply
@@ -799,25 +832,15 @@ def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
     # a swap that gives another alias of the term ("normalize before or after") is no reversal
     seen: set[tuple[str, ...]] = {tuple(t.stem for t in v.tokens) for v in term.variants}
     for v in term.variants:
-        toks = v.tokens
-        if len(toks) < 2:
+        flipped = _flipped(v) if len(v.tokens) >= 2 else None
+        if flipped is None:
             continue
-        flips = [k for k, t in enumerate(toks) if t.stem in table]
-        if len(flips) != 1:
-            continue
-        k = flips[0]
-        word = table.get(toks[k].norm) or table[toks[k].stem]
-        swapped = AliasToken(word, stem(word), toks[k].exact)
-        if swapped.stem in own and len(toks) == 2:
+        reversal, key, swapped_stem = flipped
+        if swapped_stem in own and len(v.tokens) == 2:
             continue  # the term has both directions as aliases ("grow", "shrink"): no reversal
-        new = (*toks[:k], swapped, *toks[k + 1:])
-        key = tuple(t.stem for t in new)
         if key in seen:
             continue
         seen.add(key)
-        text = re.sub(rf"\b{re.escape(toks[k].norm)}\b", word, v.text, count=1, flags=re.IGNORECASE)
-        reversal = Variant(text if text != v.text else " ".join(t.norm for t in new), new, v.ordered)
-        _REVERSED_FROM[reversal] = toks[k].stem
         out.append(reversal)
     return tuple(out)
 
@@ -1014,7 +1037,15 @@ def grade_reply(question: Question, reply: str) -> Grade:
             # not where the reply states the idea itself elsewhere ("a big batch ... in smaller
             # micro-batches"), nor where the words state another idea of the answer ("the
             # discriminator also gets the label" reverses "the generator gets the label")
-            wrong = _first_match(prepared, reversals, positions, present, {}, same_clause=True)[0]
+            candidates = reversals
+            while True:
+                wrong = _first_match(prepared, candidates, positions, present, {}, same_clause=True)[0]
+                if wrong is None:
+                    break
+                entry = next(r for r in candidates if r[0] is wrong[2])
+                if not index.answer_states(entry):
+                    break
+                candidates = tuple(r for r in candidates if r is not entry)  # the answer says it too
             if wrong is not None and (
                     (match is not None and (match[1] < wrong[0] or match[0] > wrong[1]))
                     or _both_directions(prepared, wrong)
