@@ -62,7 +62,7 @@ PURPOSE_WORDS = frozenset({"so"})
 # ... and so does a clause after one of these ending the previous one ("goal: no exploding grads").
 PURPOSE_LEADS = frozenset({"goal", "aim", "purpose", "point", "why", "so"})
 # A name compared, after one of these, is contrasted with what came before ("..., unlike the LSTM").
-CONTRASTS = frozenset({"unlike", "instead", "than", "whereas", "while", "vs", "versus", "compared", "not", "rather"})
+CONTRASTS = frozenset({"unlike", "instead", "than", "vs", "versus", "compared", "not", "rather"})
 # A negation does not reach back past an example: "activations that don't saturate, like ReLU".
 EXAMPLE_MARKS = frozenset({"like", "eg", "ie", "including"})
 MIN_FUZZY_STEM = 6  # stems shorter than this collide too easily ("decod" ~ "decid") to be fuzzed
@@ -701,15 +701,21 @@ class _QuestionIndex:
         in the model answer, written before it ("BERT is trained with masked language
         modelling"). A term naming both sides ("absolute values vs squares") belongs to neither."""
         said = _Reply(normalize(question.answer))
-        positions = said.match_tokens()
+        positions = said.match_tokens(self.word_ids)  # only this question's words, as grading does
         present = set(positions)
         joined = said.joined_pairs(self.joinable)
         for k, (term, variants) in enumerate(zip(question.key_terms, self.term_variants)):
+            if len(self.entities.intersection(_NAME_RE.findall(term.term.casefold()))) >= 2:
+                continue  # "LSTM for long sequences, GRU for small data" belongs to both
             head = term.term.split(":", 1)[0].strip().casefold() if ":" in term.term else ""
             if not head and term.term.split(maxsplit=1)[0].casefold() in self.entities:
                 head = term.term.split(maxsplit=1)[0].casefold()  # "GPT for generation"
             if head in self.entities:
                 self.subjects[k] = head
+                # "PTQ" alone names the thing compared, it does not say what is true of it
+                stating = tuple(v for v in variants if not self._only_names(v[0]))
+                if stating:
+                    self.term_variants[k] = stating
                 continue
             if _BOTH.search(term.term):
                 continue  # "absolute values vs squares" belongs to both
@@ -718,6 +724,11 @@ class _QuestionIndex:
                 at = said.raw_index(match[0])
                 if len(said.names_in_clause(at, self.entities)) == 1:
                     self.subjects[k] = said.name_before(at, self.entities)
+
+    def _only_names(self, variant: Variant) -> bool:
+        """Whether every word of an alias is one of the names compared ("PTQ", "GRU vs LSTM")."""
+        names = self.entities
+        return all(t.norm in names or (t.norm[-1:] == "s" and t.norm[:-1] in names) for t in variant.tokens)
 
     def answer_states(self, reversal: _Prepared) -> bool:
         """Whether the model answer itself states a reversed alias: then it is no reversal in this

@@ -511,6 +511,8 @@ def test_names_joined_by_and_in_the_question_are_compared():
     q = Question("ada", "intermediate", ("dropout",), "How do AdaGrad and RMSProp adapt the step size?",
                  "AdaGrad sums all past squares. RMSProp keeps an exponential moving average instead.", terms)
     assert grade_reply(q, "AdaGrad keeps an exponential moving average. RMSProp sums all past squares.").verdict == "incorrect"
+    # "while" / "whereas" open a clause about the other name, not a contrast that undoes the swap
+    assert grade_reply(q, "AdaGrad keeps an exponential moving average, while RMSProp sums all past squares").verdict == "incorrect"
     assert grade_reply(q, "AdaGrad sums all past squares. RMSProp keeps an exponential moving average.").verdict == "correct"
 
 
@@ -525,6 +527,18 @@ def test_plain_words_the_question_lists_are_names_compared():
                  "The training set is used to fit the weights. The validation set is used to pick hyperparameters.", terms)
     assert grade_reply(q, "the validation set is used to update the weights").contradicted == ("fit the weights",)
     assert grade_reply(q, "the training set is used to update the weights; the validation set to pick hyperparameters").verdict == "correct"
+
+
+
+def test_naming_the_thing_compared_is_not_stating_what_is_true_of_it():
+    """For a term written "NAME: idea", an alias that is only a name compared ("PTQ") says which
+    side the reply talks about, not what it says: it credits nothing on its own."""
+    terms = rubric(("PTQ: calibrate after training", ["PTQ", "calibrate after training"], True),
+                   ("QAT: fake quantisation in training", ["QAT", "fake quantisation during training"], True)).key_terms
+    q = Question("ptq", "intermediate", ("dropout",), "How do PTQ and QAT differ?",
+                 "PTQ: calibrate after training. QAT: fake quantisation during training.", terms)
+    assert grade_reply(q, "PTQ and QAT are the two kinds").verdict == "incorrect"
+    assert grade_reply(q, "PTQ: calibrate after training; QAT: fake quantisation during training").verdict == "correct"
 
 
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
