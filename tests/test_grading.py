@@ -384,6 +384,22 @@ def test_a_clause_naming_both_directions_reverses_nothing():
     assert wrong.contradicted == ("mitigates vanishing gradients",)
 
 
+
+BIDI = rubric(
+    ("unsuitable for generation", ["bad for text generation"], True, ["great for text generation"]),
+    ("context from both sides", ["context from both sides"], True),
+)
+
+
+def test_evaluations_are_one_vocabulary_word():
+    """The shared vocabulary reads "ideal for", "suited to", "great for" as "good for", and
+    "unsuitable for", "no good for" as "bad for" (and good/bad are opposites): an idea and its
+    misconception are matched whichever of these words a learner picks."""
+    assert grade_reply(BIDI, "context from both sides, so it is unsuitable for text generation").verdict == "correct"
+    wrong = grade_reply(BIDI, "context from both sides, so it is ideal for text generation")
+    assert wrong.contradicted == ("unsuitable for generation",) and wrong.verdict != "correct"
+
+
 CROSS = rubric(
     ("queries from the decoder", ["queries come from the decoder"], True),
     ("keys and values from the encoder", ["keys and values come from the encoder"], True),
