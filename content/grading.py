@@ -724,6 +724,13 @@ class _QuestionIndex:
                 at = said.raw_index(match[0])
                 if len(said.names_in_clause(at, self.entities)) == 1:
                     self.subjects[k] = said.name_before(at, self.entities)
+            if self.subjects[k] is None:
+                # else the one name two or more of the term's aliases start with ("L1 gives sparse
+                # weights", "L1 zeroes weights"), no other name in any of them
+                starts = [v.tokens[0].norm for v in term.variants if len(v.tokens) > 1 and v.tokens[0].norm in self.entities]
+                if (len(set(starts)) == 1 and len(starts) >= 2
+                        and not any(t.norm in self.entities for v in term.variants for t in v.tokens[1:])):
+                    self.subjects[k] = starts[0]
 
     def _only_names(self, variant: Variant) -> bool:
         """Whether every word of an alias is one of the names compared ("PTQ", "GRU vs LSTM")."""

@@ -557,6 +557,21 @@ def test_naming_the_thing_compared_is_not_stating_what_is_true_of_it():
     assert grade_reply(q, "PTQ: calibrate after training; QAT: fake quantisation during training").verdict == "correct"
 
 
+
+def test_the_name_an_ideas_aliases_start_with_is_its_subject():
+    """When the model answer does not tie an idea to one name, two or more of its aliases that
+    start with the same compared name ("encoder-only for classification", "encoder models for
+    understanding") do."""
+    terms = rubric(("understanding tasks", ["encoder-only for classification", "encoder models for understanding",
+                                            "classification"], True),
+                   ("generation", ["decoder-only for generation", "decoder models generate text", "text generation"], True)).key_terms
+    q = Question("enc", "intermediate", ("dropout",), "Compare encoder-only and decoder-only transformers.",
+                 "Both have their uses: classification and generation.", terms)
+    assert grade_reply(q, "encoder-only for classification, decoder-only for text generation").verdict == "correct"
+    swapped = grade_reply(q, "decoder-only does classification; encoder-only does text generation")
+    assert set(swapped.contradicted) == {"understanding tasks", "generation"} and swapped.verdict == "incorrect"
+
+
 def test_a_term_that_means_no_x_is_not_negated_by_its_own_no():
     q = rubric(("no manual features", ["no manual feature engineering", "no recurrence"], True), ("learns features", [], True))
     assert "no manual features" in grade_reply(q, "it learns features, no manual feature engineering needed").matched_terms
