@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import re
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from rapidfuzz import fuzz, process
 
 from .text import STOPWORDS, normalize, scan, stem, tokenize
-from .vocabulary import canonical_text_words, phrasebook
+from .vocabulary import TOML_ERRORS, canonical_text_words, phrasebook, read_toml
 
 if TYPE_CHECKING:
     from .search import SearchIndex
@@ -193,7 +192,7 @@ class Bank:
         return SearchIndex(self)
 
 
-_NAME_RE = re.compile(r"[^\W_]+")
+_NAME_RE = _WORDS_RE = re.compile(r"[^\W_]+")
 
 
 def _acronyms(text: str) -> set[str]:
@@ -208,9 +207,21 @@ def _acronyms(text: str) -> set[str]:
     }
 
 
+_TOKENS: dict[tuple[str, bool], AliasToken] = {}  # (word, exact) -> its token: aliases share most words
+
+
 def _tokens(words: list[str], acronyms: set[str]) -> tuple[AliasToken, ...]:
     content = [w for w in words if w not in STOPWORDS] or words
-    return tuple(AliasToken(w, stem(w), w in acronyms or len(w) <= 3) for w in content)
+    out = []
+    for w in content:
+        key = (w, w in acronyms or len(w) <= 3)
+        token = _TOKENS.get(key)
+        if token is None:
+            if len(_TOKENS) > 100_000:  # bounded: generated banks must not grow memory forever
+                _TOKENS.clear()
+            token = _TOKENS[key] = AliasToken(w, stem(w), key[1])
+        out.append(token)
+    return tuple(out)
 
 
 @lru_cache(maxsize=32_768)  # a fifth of the bank's aliases repeat ("backprop", "ReLU", ...)
@@ -221,7 +232,7 @@ def prepare_variants(text: str) -> tuple[Variant, ...]:
     ordered = not text.startswith(ORDER_FREE)
     text = text.lstrip(ORDER_FREE).strip()
     acronyms = _acronyms(text)
-    words = scan(normalize(text))[0]
+    words = _WORDS_RE.findall(normalize(text))  # the words of `scan`, without clauses (not needed here)
     out = [Variant(text, _tokens(words, acronyms), ordered)]
     canonical = canonical_text_words(words)
     if canonical is not words:
@@ -248,9 +259,10 @@ def _variants(term: str, aliases: tuple[str, ...]) -> tuple[Variant, ...]:
             # "batch norm" is also written "batchnorm": add the joined form of two-word aliases.
             if len(v.tokens) == 2 and not any(t.exact for t in v.tokens):
                 joined = v.tokens[0].norm + v.tokens[1].norm
-                if (stem(joined), True) not in seen:
-                    seen.add((stem(joined), True))
-                    out.append(Variant(v.text, (AliasToken(joined, stem(joined), False),)))
+                joined_stem = stem(joined)
+                if (joined_stem, True) not in seen:
+                    seen.add((joined_stem, True))
+                    out.append(Variant(v.text, (AliasToken(joined, joined_stem, False),)))
     return tuple(out)
 
 
@@ -285,8 +297,8 @@ def make_term(
 def load_topics(path: Path = TOPICS_FILE) -> tuple[tuple[Topic, ...], list[Problem]]:
     problems: list[Problem] = []
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = read_toml(path)
+    except TOML_ERRORS as exc:
         return (), [Problem(str(path), "", f"cannot read topics: {exc}")]
     topics: list[Topic] = []
     for entry in data.get("topic", []):
@@ -543,8 +555,8 @@ def _read_bank(questions_dir: Path, topics_file: Path, check: bool) -> tuple[Ban
     first_seen: dict[str, str] = {}
     for path in files:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = read_toml(path)
+        except TOML_ERRORS as exc:
             problems.append(Problem(path.name, "", f"cannot parse: {exc}"))
             continue
         unknown = set(data) - {"question"}

