@@ -25,8 +25,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress
+from operator import itemgetter, not_
 from typing import Literal, TypeGuard
 
 from rapidfuzz import process
@@ -230,7 +230,7 @@ class _Reply:
     (non-filler) words indexed by form."""
 
     __slots__ = ("text", "raw_words", "source", "words", "_scanned", "_clauses", "_sentences", "content",
-                 "content_words", "by_norm")
+                 "content_words")
 
     def __init__(self, text: str):
         self.text = text
@@ -247,17 +247,11 @@ class _Reply:
             words, self.source = rewritten
             self._clauses = self._sentences = None  # mapped onto the new words on first use
         self.words = words
-        # content[i] = index in self.words of the i-th non-filler word
-        self.content = content = [wi for wi, w in enumerate(words) if w not in STOPWORDS]
-        self.content_words = content_words = [words[wi] for wi in content]
-        self.by_norm: dict[str, list[int]] = {}
-        by_norm = self.by_norm
-        for ci, w in enumerate(content_words):
-            hit = by_norm.get(w)
-            if hit is None:
-                by_norm[w] = [ci]
-            else:
-                hit.append(ci)
+        # content[i] = index in self.words of the i-th non-filler word (C-level passes: a
+        # 4,096-character reply has some 650 words)
+        filler = list(map(STOPWORDS.__contains__, words))
+        self.content = list(compress(range(len(words)), map(not_, filler)))
+        self.content_words = list(compress(words, map(not_, filler)))
 
     @property
     def clauses(self) -> list[int]:
@@ -292,15 +286,30 @@ class _Reply:
         found: dict[int, list[int]] = {}
         cache = _ALIAS_WORDS.word_ids
         lookup = _ALIAS_WORDS.lookup
-        keep = among.__contains__ if among is not None else None
-        for w, cis in self.by_norm.items():
-            ids: Iterable[int] | None = cache.get(w)
+        matched: dict[str, tuple[int, ...]] = {}  # distinct reply word -> the alias words it matches
+        for w in dict.fromkeys(self.content_words):  # in order of first occurrence
+            ids = cache.get(w)
             if ids is None:
                 ids = lookup(w)
-            if keep is not None:
-                ids = filter(keep, ids)
+            if among is not None:
+                if among.isdisjoint(ids):  # most words: none of the question's
+                    continue
+                ids = tuple(filter(among.__contains__, ids))
+            if ids:
+                matched[w] = ids
+        if not matched:
+            return found
+        # the positions of the words that match, in one pass (most reply words match none)
+        where: dict[str, list[int]] = {w: [] for w in matched}
+        at = where.get
+        for ci, w in enumerate(self.content_words):
+            cis = at(w)
+            if cis is not None:
+                cis.append(ci)
+        for w, ids in matched.items():
+            cis = where[w]
             for i in ids:
-                hit = found.get(i)  # the reply's own (sorted) list, copied only when merged
+                hit = found.get(i)  # the word's own (sorted) list, copied only when merged
                 found[i] = cis if hit is None else sorted(hit + cis)
         return found
 
