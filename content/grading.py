@@ -320,7 +320,10 @@ class _Reply:
         if not joinable:
             return pairs
         cw = self.content_words
-        hits = [ci for ci, key in enumerate(map(str.__add__, cw, cw[1:])) if key in joinable]
+        keys = list(map(str.__add__, cw, cw[1:]))
+        if joinable.isdisjoint(keys):  # most replies (C-level passes only)
+            return pairs
+        hits = [ci for ci, key in enumerate(keys) if key in joinable]
         if hits:
             content, sentence = self.content, self.sentences
             for ci in hits:

@@ -53,8 +53,19 @@ NEGATOR_REACH = {"without": 1}
 _TOKEN_RE = re.compile(r"[^\W_]+|\.(?=\s|$)|[;:!?,()\[\]\n]", re.UNICODE)
 # The same tokens in normalised (lower-case) ASCII text, where a word is [a-z0-9]+: a third faster.
 _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+|\.(?=\s|$)|[;:!?,()\[\]\n]")
+# The same tokens once more, by str methods (C) instead of the regex engine, whose cost per match
+# is most of `scan` on a long reply: sentence-ending dots and the other punctuation become tokens
+# of their own (padded with spaces), every other character that is no word character becomes a
+# space, and str.split does the rest. Stand-ins: a sentence-ending "." (a "." inside "0.5" is
+# no token) and "\n" (white space to str.split).
+_END_DOT_RE = re.compile(r"\.(?=\s|$)")
+_PUNCTUATION = ";:!?,()[]"
+_DOT, _NEWLINE = "\x01", "\x02"
+_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128))
+                           if not (c.isalnum() or c.isspace() or c in _PUNCTUATION or c in (_DOT, _NEWLINE))})
+_BREAKS = frozenset(".;:!?,()[]\n" + _DOT + _NEWLINE)  # the tokens that are no word
 _ABBREVIATIONS = (("e.g.", "eg"), ("i.e.", "ie"), ("etc.", "etc"), ("vs.", "vs"))
-_SENTENCE_ENDS = frozenset(".;:!?\n")
+_SENTENCE_ENDS = frozenset(".;:!?\n" + _DOT + _NEWLINE)
 _CURLY = ("\u2019", "\u2018", "\u02bc")
 _NT_RE = re.compile(r"(\w)n't\b")
 _COMBINING_RE = re.compile("[\u0300-\u036f]")
@@ -171,8 +182,12 @@ def scan(text: str) -> tuple[list[str], list[int], list[int]]:
     sentences: list[int] = []
     clause = sentence = 0
     ascii_lower = text.isascii() and text.islower()  # normalised text always is, unless it is not ASCII
-    for piece in (_ASCII_TOKEN_RE if ascii_lower else _TOKEN_RE).findall(text):
-        if not piece[0].isalnum():
+    if ascii_lower and _DOT not in text and _NEWLINE not in text:
+        pieces = _ascii_pieces(text)
+    else:
+        pieces = (_ASCII_TOKEN_RE if ascii_lower else _TOKEN_RE).findall(text)
+    for piece in pieces:
+        if piece in _BREAKS:
             clause += 1
             if piece in _SENTENCE_ENDS:
                 sentence += 1
@@ -183,6 +198,19 @@ def scan(text: str) -> tuple[list[str], list[int], list[int]]:
         clauses.append(clause)
         sentences.append(sentence)
     return words, clauses, sentences
+
+
+def _ascii_pieces(text: str) -> list[str]:
+    """`_ASCII_TOKEN_RE.findall(text)` for lower-case ASCII `text` without the stand-ins, except
+    that a sentence-ending "." reads `_DOT` and a new line `_NEWLINE` (see `_NON_WORD`)."""
+    if "." in text:
+        text = _END_DOT_RE.sub(" " + _DOT + " ", text)  # before the new lines are replaced: "\n" ends a sentence
+    for mark in _PUNCTUATION:
+        if mark in text:
+            text = text.replace(mark, f" {mark} ")
+    if "\n" in text:
+        text = text.replace("\n", f" {_NEWLINE} ")
+    return text.translate(_NON_WORD).split()
 
 
 def word_spans(text: str, words: list[str], upto: int) -> list[tuple[int, int]]:
