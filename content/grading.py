@@ -301,11 +301,9 @@ class _Reply:
             return found
         # the positions of the words that match, in one pass (most reply words match none)
         where: dict[str, list[int]] = {w: [] for w in matched}
-        at = where.get
-        for ci, w in enumerate(self.content_words):
-            cis = at(w)
-            if cis is not None:
-                cis.append(ci)
+        cw = self.content_words
+        for ci in compress(range(len(cw)), map(where.__contains__, cw)):  # C-level: most words are not there
+            where[cw[ci]].append(ci)
         for w, ids in matched.items():
             cis = where[w]
             for i in ids:
@@ -498,7 +496,7 @@ def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] 
     Returns the new word list, or None when there is nothing to soften (the common case).
     """
     out: list[str] | None = None
-    for j in [j for j, w in enumerate(words) if w in NEGATORS]:
+    for j in list(compress(range(len(words)), map(NEGATORS.__contains__, words))):
         for k in range(j + 1, min(j + 6, len(words) - 1)):
             if clauses[k] != clauses[j]:
                 break

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,7 @@ class Phrasebook:
         last_of: list[int] = []
         i = 0
         total = len(words)
-        for h in [h for h, w in enumerate(words) if w in hits]:
+        for h in list(compress(range(total), map(hits.__contains__, words))):  # where a form may start (C-level)
             if h < i:
                 continue
             second = fast_stem(words[h + 1]) if h + 1 < total else None
