@@ -25,8 +25,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, compress
-from operator import itemgetter, not_
+from itertools import chain
+from operator import itemgetter
 from typing import Literal, TypeGuard
 
 from rapidfuzz import process
@@ -230,7 +230,7 @@ class _Reply:
     (non-filler) words indexed by form."""
 
     __slots__ = ("text", "raw_words", "source", "words", "_scanned", "_clauses", "_sentences", "content",
-                 "content_words")
+                 "content_words", "by_norm")
 
     def __init__(self, text: str):
         self.text = text
@@ -247,11 +247,17 @@ class _Reply:
             words, self.source = rewritten
             self._clauses = self._sentences = None  # mapped onto the new words on first use
         self.words = words
-        # content[i] = index in self.words of the i-th non-filler word (C-level passes: a
-        # 4,096-character reply has some 650 words)
-        filler = list(map(STOPWORDS.__contains__, words))
-        self.content = list(compress(range(len(words)), map(not_, filler)))
-        self.content_words = list(compress(words, map(not_, filler)))
+        # content[i] = index in self.words of the i-th non-filler word
+        self.content = content = [wi for wi, w in enumerate(words) if w not in STOPWORDS]
+        self.content_words = content_words = [words[wi] for wi in content]
+        self.by_norm: dict[str, list[int]] = {}
+        by_norm = self.by_norm
+        for ci, w in enumerate(content_words):
+            hit = by_norm.get(w)
+            if hit is None:
+                by_norm[w] = [ci]
+            else:
+                hit.append(ci)
 
     @property
     def clauses(self) -> list[int]:
@@ -286,28 +292,15 @@ class _Reply:
         found: dict[int, list[int]] = {}
         cache = _ALIAS_WORDS.word_ids
         lookup = _ALIAS_WORDS.lookup
-        matched: dict[str, tuple[int, ...]] = {}  # distinct reply word -> the alias words it matches
-        for w in dict.fromkeys(self.content_words):  # in order of first occurrence
-            ids = cache.get(w)
+        keep = among.__contains__ if among is not None else None
+        for w, cis in self.by_norm.items():
+            ids: Iterable[int] | None = cache.get(w)
             if ids is None:
                 ids = lookup(w)
-            if among is not None:
-                if among.isdisjoint(ids):  # most words: none of the question's
-                    continue
-                ids = tuple(filter(among.__contains__, ids))
-            if ids:
-                matched[w] = ids
-        if not matched:
-            return found
-        # the positions of the words that match, in one pass (most reply words match none)
-        where: dict[str, list[int]] = {w: [] for w in matched}
-        cw = self.content_words
-        for ci in compress(range(len(cw)), map(where.__contains__, cw)):  # C-level: most words are not there
-            where[cw[ci]].append(ci)
-        for w, ids in matched.items():
-            cis = where[w]
+            if keep is not None:
+                ids = filter(keep, ids)
             for i in ids:
-                hit = found.get(i)  # the word's own (sorted) list, copied only when merged
+                hit = found.get(i)  # the reply's own (sorted) list, copied only when merged
                 found[i] = cis if hit is None else sorted(hit + cis)
         return found
 
@@ -318,10 +311,7 @@ class _Reply:
         if not joinable:
             return pairs
         cw = self.content_words
-        keys = list(map(str.__add__, cw, cw[1:]))
-        if joinable.isdisjoint(keys):  # most replies (C-level passes only)
-            return pairs
-        hits = [ci for ci, key in enumerate(keys) if key in joinable]
+        hits = [ci for ci, key in enumerate(map(str.__add__, cw, cw[1:])) if key in joinable]
         if hits:
             content, sentence = self.content, self.sentences
             for ci in hits:
@@ -496,7 +486,7 @@ def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] 
     Returns the new word list, or None when there is nothing to soften (the common case).
     """
     out: list[str] | None = None
-    for j in list(compress(range(len(words)), map(NEGATORS.__contains__, words))):
+    for j in [j for j, w in enumerate(words) if w in NEGATORS]:
         for k in range(j + 1, min(j + 6, len(words) - 1)):
             if clauses[k] != clauses[j]:
                 break
@@ -656,6 +646,10 @@ class _QuestionIndex:
         self.term_variants = [prepared(term.variants, MAX_GAP) for term in question.key_terms]
         self.term_misconceptions = [prepared(term.misconception_variants, MISCONCEPTION_GAP) for term in question.key_terms]
         self.term_reversed = [prepared(reversed_claims(term), MISCONCEPTION_GAP) for term in question.key_terms]
+        # per term: the word ids of its misconceptions and of its reversals (a reply that has
+        # none of them cannot state one: most replies, most terms)
+        self.term_wrong_ids = [frozenset(i for v in (*mis, *rev) for i in v[2])
+                               for mis, rev in zip(self.term_misconceptions, self.term_reversed)]
         # per term: every alias word id, and the one-word aliases a joined pair can stand for;
         # a term none of whose words is in the reply is missed without looking at its variants
         self.term_ids = [frozenset(i for v in variants for i in v[1]) for variants in self.term_variants]
@@ -1045,9 +1039,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
     got_core = got_details = 0.0
     negations: list[str] = []  # negators met, per term (a negated idea is not stated in part)
     any_negated: set[str] = set()
-    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning, subject in zip(
+    for term, variants, misconceptions, reversals, term_ids, joinable, is_core, negative_meaning, subject, wrong_ids in zip(
         terms, index.term_variants, index.term_misconceptions, index.term_reversed, index.term_ids, index.term_joinable,
-        index.is_core, index.negative_meaning, index.subjects,
+        index.is_core, index.negative_meaning, index.subjects, index.term_wrong_ids,
     ):
         if term_ids.isdisjoint(present) and (not joined or joinable.isdisjoint(joined)):
             match, was_negated = None, False  # not one of its words is in the reply
@@ -1058,6 +1052,8 @@ def grade_reply(question: Question, reply: str) -> Grade:
                 negations.clear()
         said = None
         wrong = None
+        if wrong_ids.isdisjoint(present):
+            misconceptions = reversals = ()  # not one word of a wrong claim is in the reply
         if misconceptions:
             wrong, _ = _first_match(prepared, misconceptions, positions, present, {})
         if wrong is None and reversals:
