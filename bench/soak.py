@@ -135,7 +135,9 @@ def minute_floors(samples: list[dict]) -> list[tuple[float, float]]:
 
 
 class Traffic:
-    def __init__(self, tg: SoakServer, rng: random.Random, learners: int, groups: int, long_junk: bool = True):
+    def __init__(self, tg: SoakServer, rng: random.Random, learners: int, groups: int, long_junk: bool = True,
+                 pictures: bool = True):
+        self.pictures = pictures  # /stats draws a picture: its buffers make RSS a 60 MiB band
         self.tg, self.rng, self.long_junk = tg, rng, long_junk
         self.learners = list(range(2_000_000, 2_000_000 + learners))
         self.started: set[int] = set()
@@ -188,7 +190,8 @@ class Traffic:
         elif action < 0.70:
             self.push(tg.message(user, f"/ask {rng.choice(TOPICS)}"))
         elif action < 0.78:
-            self.push(tg.message(user, rng.choice(["/stats", "/streak", "/help", "/review"])))
+            commands = ["/stats", "/streak", "/help", "/review"] if self.pictures else ["/streak", "/help", "/review"]
+            self.push(tg.message(user, rng.choice(commands)))
         elif action < 0.82:
             self.push(tg.message(user, f"/settime {rng.randrange(24):02d}:{rng.randrange(60):02d}"))
         elif action < 0.90:
@@ -252,7 +255,8 @@ async def soak(args) -> dict:
     samples: list[dict] = []
     try:
         await bot.started(timeout=120)
-        traffic = Traffic(tg, rng, args.learners, args.groups, long_junk=not args.no_long_junk)
+        traffic = Traffic(tg, rng, args.learners, args.groups, long_junk=not args.no_long_junk,
+                          pictures=not args.no_pictures)
         traffic.setup_groups()
         next_sample = time.monotonic()
         next_flood = time.monotonic() + 120
@@ -362,6 +366,8 @@ def main() -> int:
     parser.add_argument("--pdrop", type=float, default=0.005, help="share of sends whose connection is dropped")
     parser.add_argument("--lock-seconds", type=float, default=1.5,
                         help="every 2 minutes another connection holds the database's write lock this long (0: never)")
+    parser.add_argument("--no-pictures", action="store_true",
+                        help="no /stats (its pictures are measured alone by bench/charts.py)")
     parser.add_argument("--no-long-junk", action="store_true",
                         help="leave out the junk answers of one 1-5,000-letter word (they fill the grader's word caches)")
     args = parser.parse_args()

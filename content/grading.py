@@ -24,7 +24,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from itertools import chain
 from operator import itemgetter
 from typing import Literal, TypeGuard
@@ -822,7 +822,7 @@ def _singular(names: frozenset[str]) -> frozenset[str]:
 _REVERSED_FROM: dict[Variant, str] = {}  # a reversed claim -> the stem of the word it swapped out
 
 
-@lru_cache(maxsize=None)  # a fifth of the aliases repeat across terms ("vanishing gradients", ...)
+@cache  # a fifth of the aliases repeat across terms ("vanishing gradients", ...)
 def _flipped(v: Variant) -> tuple[Variant, tuple[str, ...], str] | None:
     """A multi-word alias with its one direction word swapped (see reversed_claims): the
     reversal, its stems, and the stem of the word swapped in; None without exactly one."""

@@ -141,9 +141,18 @@ async def run_bot(make_config: Callable[..., Any], clock: Clock,
 
 SLOW_FILES = {"test_faults_crash.py", "test_faults_network.py", "test_faults_shutdown.py", "test_faults_db.py",
               "test_reliability.py", "test_daily_push.py", "test_fuzz_input.py", "test_charts.py"}
-# Single tests that start a process, render pictures or push thousands of rows.
+# Single tests that start a process, render pictures, push thousands of rows, validate or grade
+# the whole shipped bank (CI's `content check` does that too), or put a load on the bot.
 SLOW_TESTS = ("test_run_", "test_junk_words_do_not_grow", "test_the_wal_stays_bounded", "test_stats_picture",
-              "test_interview_on_a_topic_draws_only", "test_an_interview_on_a_small_topic", "test_token_never_appears")
+              "test_interview_on_a_topic_draws_only", "test_an_interview_on_a_small_topic", "test_token_never_appears",
+              "test_a_wal_database_another_user_cannot_write",  # a child process as another user
+              "test_stats_sends_a_picture", "test_top_in_a_group_is_a_picture",
+              "test_members_answer_daily_question_each_graded_once_and_top",  # pictures
+              "test_the_shipped_bank_is_valid", "test_loading_and_validating_the_bank_is_fast",
+              "test_every_model_answer_of_the_shipped_bank", "test_labelled_reply_files_reference",
+              "test_content_check_passes_on_the_shipped_bank", "test_content_list_json",  # the whole bank
+              "test_stored_streak_after_record_attempt_equals_recompute",  # a property test over SQLite
+              "test_verdict_arrives_quickly_after_a_burst", "test_flood_gets_one_notice")  # load
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
+from content import Bank, load_bank
 from tests.fake_telegram import FakeTelegram, Sent
+
+
+@functools.cache
+def shipped_bank() -> Bank:
+    """The shipped bank, loaded once per test process: loading it takes about half a second, and
+    the tests that need it only read it."""
+    return load_bank()
 
 DROPOUT_RIGHT = (
     "Dropout is regularisation: during training it randomly drops neurons so they cannot co-adapt, "

@@ -285,9 +285,9 @@ async def test_the_stop_button_ends_a_private_interview_with_a_summary(tg, run_b
 async def test_interview_on_a_topic_draws_only_that_topic(tg, make_config, clock):
     """The real bank (the mini bank has no attention questions)."""
     from bot.app import build_application, start_app, stop_app
-    from content import load_bank
+    from tests.learners import shipped_bank
 
-    bank = load_bank()
+    bank = shipped_bank()
     attention = {q.id for q in bank.questions if "attention" in q.topics}
     assert len(attention) >= 5
     app = build_application(make_config(), bank=bank, clock=clock, rng=random.Random(3))

@@ -105,10 +105,10 @@ async def test_an_interview_on_a_small_topic_says_so_fills_from_related_topics_a
 
     from bot.app import build_application, start_app, stop_app
     from bot.context import services_of
-    from content import load_bank
     from storage import Store
+    from tests.learners import shipped_bank
 
-    bank = load_bank()
+    bank = shipped_bank()
     app = build_application(make_config(), bank=bank, clock=clock, rng=random.Random(5))
     await start_app(app)
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from content import closest_topics, find_questions, load_bank
+from content import closest_topics, find_questions
+from tests.learners import shipped_bank
 
 
 @pytest.fixture(scope="module")
 def real_bank():
-    return load_bank()
+    return shipped_bank()
 
 
 @pytest.mark.parametrize(

@@ -354,9 +354,10 @@ def test_junk_words_do_not_grow_the_graders_memory():
     import random
     import tracemalloc
 
-    from content import grade_reply, load_bank
+    from content import grade_reply
+    from tests.learners import shipped_bank
 
-    questions = load_bank().questions
+    questions = shipped_bank().questions
     for q in questions[:20]:  # warm the caches with ordinary words first
         grade_reply(q, "dropout reduces overfitting by randomly dropping units during training")
     rng = random.Random(7)
