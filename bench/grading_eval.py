@@ -43,6 +43,9 @@ SETS = {
     # Written blind during the next session (mostly the 53 questions no earlier set used) and
     # first run once, after the grader changes of that session: the untouched figure.
     "fresh2": lambda: [DATA / "eval" / "fresh2.jsonl"],
+    # Written blind at the start of the session after (seeded pick over all 129 questions) and run
+    # once, after that session's grader changes, which were tuned on the sets above: untouched.
+    "fresh3": lambda: [DATA / "eval" / "fresh3.jsonl"],
 }
 TARGETS = {"correct_vs_not": 0.92, "accuracy": 0.85, "qwk": 0.85, "wrong_correct": 0.02}
 
