@@ -13,7 +13,6 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 import bot.app
@@ -61,14 +60,11 @@ class FakeApi:
 async def app(tmp_path, bank, clock, monkeypatch):
     api = FakeApi()
 
-    class MockTransportBuilder(ApplicationBuilder):
+    def in_process(connection_pool_size: int) -> HTTPXRequest:
         """`build_application` as it is, with every Bot API call going to `api` in-process."""
+        return HTTPXRequest(connection_pool_size, httpx_kwargs={"transport": httpx.MockTransport(api)})
 
-        def __init__(self):
-            super().__init__()
-            self.request(HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(api)}))
-
-    monkeypatch.setattr(bot.app, "ApplicationBuilder", MockTransportBuilder)
+    monkeypatch.setattr(bot.app, "telegram_request", in_process)
     config = Config(token="1:mock", db_path=str(tmp_path / "t.db"), max_messages_per_second=0, tick_seconds=3600)
     application = build_application(config, bank=bank, clock=clock, rng=random.Random(1))
     await start_app(application, poll=False)
