@@ -25,7 +25,8 @@ threads and CPU time are sampled. The first `--warmup` seconds are excluded from
 (imports, caches and the allocator settle). Verdict: flat if the median fd count of the last third
 of the run is within 2 of the first third's (the HTTP pool opens and closes connections with the
 load, so single samples jitter by a dozen), and the RSS *floor* is no longer rising in the last
-third: the least-squares slope of each minute's lowest RSS there is under 2 MiB per hour. The floor
+third: the least-squares slope of each minute's lowest RSS there is under 2 MiB per hour, and the
+last third's median RSS is less than 5 MiB above the first third's. The floor
 is what the bot holds between pictures: a /stats picture being drawn adds up to 55 MiB for a
 fraction of a second, and a slope fitted through such a band swings by tens of MiB/h with where its
 highs happen to fall (docs/BENCHMARKS.md, "Soak"), while a leak raises the floor itself. Caches that
@@ -345,7 +346,9 @@ async def soak(args) -> dict:
     # Flat: no fd trend, and the RSS floor no longer rising by the last third. Caches that fill up
     # (SQLite's page cache, 2 MiB, as the database grows from empty; the grader's word caches) make
     # the early minutes rise and then level off; a leak keeps the same slope to the end.
-    report["flat"] = fd_median_growth <= 2 and floor_slope < 2.0
+    # And the bulk of the samples must not have moved up either: a floor that jumps about (a picture
+    # held across a minute) can fit a falling line by chance while the medians climb.
+    report["flat"] = fd_median_growth <= 2 and floor_slope < 2.0 and rss_growth < 5.0
     return report
 
 
