@@ -21,7 +21,7 @@ from tests.bot_process import bot_processes, create_due_chats, daily_counts, del
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, Fault
 
 LEARNERS = 40
-QUESTIONS_EACH = 6
+QUESTIONS_EACH = 12  # enough for ~14 s of answers; the stream stops a second after SIGTERM
 FIRST_LEARNER = 810_000
 FIRST_QUESTION_MESSAGE = 900_000
 
@@ -89,19 +89,25 @@ async def test_sigterm_under_load_finishes_in_flight_work_and_half_writes_nothin
 
     sent_answers: dict[int, tuple[int, int, int]] = {}  # update id -> (user, message id, question message id)
 
+    terminated_at: list[float] = []
+
     async def learners_keep_answering():
-        # A steady stream, so that SIGTERM lands with answers queued in the bot *and* still arriving.
+        # A steady stream, so that SIGTERM lands with answers queued in the bot *and* still arriving:
+        # it goes on until a second after SIGTERM, however long a loaded machine takes to get there.
         for k in range(QUESTIONS_EACH):
             for user, questions in learners.items():
+                if terminated_at and time.monotonic() > terminated_at[0] + 1:
+                    return
                 update_id, message_id = answer(tg, user, questions[k][0])
                 sent_answers[update_id] = (user, message_id, questions[k][0])
-                await asyncio.sleep(0.03)  # ~7 s of answers: SIGTERM lands in the middle
+                await asyncio.sleep(0.03)  # pacing the load (~33 answers a second), not synchronisation
 
     stream = asyncio.create_task(learners_keep_answering())
     try:
         await tg.wait_for(lambda: len(verdicts(tg)) >= 20 and sum(daily_counts(tg, chats).values()) >= 30, timeout=90,
                           what="load under way")
         bot.terminate()
+        terminated_at.append(time.monotonic())
         handled_at_sigterm = len(verdicts(tg))
         assert await bot.exited(90) == 0, bot.log()[-3000:]
         await stream
@@ -152,7 +158,7 @@ async def test_start_after_kill_9_under_load_works(tg, tmp_path, bot_processes):
     learners = create_learners(db)
     bot = bot_processes.start(tg, db_path=db)
     await bot.started()
-    for k in range(QUESTIONS_EACH - 1):
+    for k in range(5):  # a backlog of 200 answers; the learner's last question is kept for after
         for user, questions in learners.items():
             answer(tg, user, questions[k][0])
     await tg.wait_for(lambda: len(verdicts(tg)) >= 20, timeout=90, what="load under way")
