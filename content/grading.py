@@ -413,14 +413,8 @@ class _Reply:
 
     def names_in_clause(self, at: int, names: frozenset[str]) -> set[str]:
         """Which of `names` the clause of raw word `at` mentions (a plural `s` allowed)."""
-        clauses, words = self._scanned[0], self.raw_words
-        start = end = at
-        while start > 0 and clauses[start - 1] == clauses[at]:
-            start -= 1
-        while end + 1 < len(words) and clauses[end + 1] == clauses[at]:
-            end += 1
         out = set()
-        for w in words[start:end + 1]:
+        for w in self.raw_words[_clause_around(self._scanned[0], at)]:
             if w in names:
                 out.add(w)
             elif w[-1] == "s" and w[:-1] in names:
@@ -789,6 +783,16 @@ def _compared_names(question: str) -> frozenset[str]:
     )
 
 
+def _clause_around(clauses: list[int], at: int) -> slice:
+    """The words of word `at`'s clause, given each word's clause number."""
+    start = end = at
+    while start > 0 and clauses[start - 1] == clauses[at]:
+        start -= 1
+    while end + 1 < len(clauses) and clauses[end + 1] == clauses[at]:
+        end += 1
+    return slice(start, end + 1)
+
+
 def _listed_names(question: str) -> frozenset[str]:
     """Plain words the question lists as the things compared: "training, validation and test
     sets", "supervised and unsupervised learning", "structured and unstructured pruning"."""
@@ -929,15 +933,8 @@ def _both_directions(reply: _Reply, span: tuple[int, int, Variant]) -> bool:
     original = _REVERSED_FROM.get(span[2])
     if original is None:
         return False
-    words, clauses = reply.words, reply.clauses
-    at = reply.content[span[0]]
-    clause = clauses[at]
-    lo = hi = at
-    while lo > 0 and clauses[lo - 1] == clause:
-        lo -= 1
-    while hi + 1 < len(words) and clauses[hi + 1] == clause:
-        hi += 1
-    return any(fast_stem(w) == original for w in words[lo:hi + 1])
+    clause = reply.words[_clause_around(reply.clauses, reply.content[span[0]])]
+    return any(fast_stem(w) == original for w in clause)
 
 
 def _states_another(reply: _Reply, span: tuple[int, int, Variant], all_variants: list[tuple[_Prepared, ...]],
