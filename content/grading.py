@@ -33,7 +33,19 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .bank import AliasToken, KeyTerm, Question, Variant
-from .text import MAX_CACHED_WORD, NEGATOR_REACH, NEGATORS, STOPWORDS, fast_stem, max_typos, normalize, scan, stem, word_spans
+from .text import (
+    MAX_CACHED_WORD,
+    NEGATOR_REACH,
+    NEGATORS,
+    STOPWORDS,
+    fast_stem,
+    max_typos,
+    normalize,
+    question_sentences,
+    scan,
+    stem,
+    word_spans,
+)
 from .vocabulary import opposites, phrasebook
 
 Verdict = Literal["correct", "partial", "incorrect"]
@@ -230,12 +242,13 @@ class _Reply:
     (non-filler) words indexed by form."""
 
     __slots__ = ("text", "raw_words", "source", "words", "_scanned", "_clauses", "_sentences", "content",
-                 "content_words", "by_norm")
+                 "content_words", "by_norm", "asked")
 
     def __init__(self, text: str):
         self.text = text
         words, clauses, sentences = scan(text)
         self.raw_words = words
+        self.asked = question_sentences(text)  # a question states nothing: its sentences credit nothing
         self.source: _Source | None = None  # see Phrasebook.rewrite
         if not NEGATORS.isdisjoint(words):
             words = _soften_hedged_negations(words, clauses) or words
@@ -912,6 +925,8 @@ def _first_match(reply: _Reply, variants: Iterable[_Prepared], positions: dict[i
         for first, last in reply.find(variant, lists, joined, gap):
             if same_clause and reply.clauses[reply.content[first]] != reply.clauses[reply.content[last]]:
                 continue
+            if reply.asked and reply.sentences[reply.content[first]] in reply.asked:
+                continue  # "is this the same as a transformer encoder?" asks, it states nothing
             negator = reply.negated(first, last, own)
             if negator:
                 if negations is not None:

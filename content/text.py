@@ -200,6 +200,44 @@ def scan(text: str) -> tuple[list[str], list[int], list[int]]:
     return words, clauses, sentences
 
 
+# A sentence that opens with one of these and ends with "?" asks, it does not state: "is this
+# the same as a transformer encoder?", "what does the temperature do?". The auxiliaries also ask
+# without the mark when a pronoun follows and the sentence ends the reply ("can u explain it").
+QUESTION_OPENERS = frozenset({"what", "whats", "why", "how", "which", "who", "whom", "whose"})
+QUESTION_AUXILIARIES = frozenset({
+    "is", "are", "was", "were", "do", "does", "did", "can", "could", "would", "should", "will", "shall",
+    "isnt", "arent", "doesnt", "dont", "didnt", "cant", "wouldnt", "shouldnt",
+})
+_ASKED_OF = frozenset({"u", "you", "we", "i", "this", "that", "it", "they", "there", "these", "those", "ya", "someone"})
+# Interjections before a question ("wait, is this ...?", "hmm so what does ...?") are skipped.
+_INTERJECTIONS = frozenset({"wait", "hmm", "hm", "um", "uh", "ok", "okay", "so", "and", "but", "sorry", "lol", "hi", "hey",
+                            "hello", "oh", "ah", "also", "btw", "actually", "honestly", "sir", "then"})
+
+
+def question_sentences(text: str) -> set[int]:
+    """Sentence numbers (as `scan` counts them) of the questions in normalised `text`: a
+    sentence opening with a question word or an auxiliary ("is", "can", "does", ...) and ending
+    with "?", or opening with an auxiliary and a pronoun and ending the text ("can u explain
+    what iid means"). Empty for most replies (no "?" and no auxiliary first)."""
+    first = text.lstrip()[:6].split(" ", 1)[0]
+    if "?" not in text and first not in QUESTION_AUXILIARIES:
+        return set()
+    asked: set[int] = set()
+    sentence = 0
+    opening: list[str] = []  # the first two words of the current sentence
+    for piece in _TOKEN_RE.findall(text):
+        if piece in _SENTENCE_ENDS:
+            if piece == "?" and opening and (opening[0] in QUESTION_OPENERS or opening[0] in QUESTION_AUXILIARIES):
+                asked.add(sentence)
+            sentence += 1
+            opening = []
+        elif piece not in _BREAKS and len(opening) < 2 and (opening or piece not in _INTERJECTIONS):
+            opening.append(piece)
+    if len(opening) == 2 and opening[0] in QUESTION_AUXILIARIES and opening[1] in _ASKED_OF:
+        asked.add(sentence)
+    return asked
+
+
 def _ascii_pieces(text: str) -> list[str]:
     """`_ASCII_TOKEN_RE.findall(text)` for lower-case ASCII `text` without the stand-ins, except
     that a sentence-ending "." reads `_DOT` and a new line `_NEWLINE` (see `_NON_WORD`)."""

@@ -692,3 +692,16 @@ def test_a_malformed_pair_of_opposites_is_reported(tmp_path):
     vocab = read_vocabulary(path)
     assert vocab.opposites == [("grows", "shrinks")]
     assert len(vocab.problems) == 2 and all("pair of single words" in str(p) for p in vocab.problems)
+
+
+def test_a_question_asks_and_states_nothing():
+    """A learner who answers with a question ("is this the same as...?") states no idea, even
+    when the question uses the rubric's words; the statement next to it still counts."""
+    q = rubric(("encoder compresses the input", ["encoder compresses"], True),
+               ("decoder reconstructs it", ["decoder reconstructs"], True))
+    assert grade_reply(q, "wait, does the encoder compress the input like in a transformer?").verdict == "incorrect"
+    assert grade_reply(q, "can u explain why the encoder compresses stuff").verdict == "incorrect"
+    mixed = grade_reply(q, "is that right? the encoder compresses the input and the decoder reconstructs it")
+    assert mixed.verdict == "correct"
+    # a question mark after a statement is a check, not a question ("labels aligned?")
+    assert grade_reply(q, "encoder compresses the input, decoder reconstructs it?").verdict == "correct"
