@@ -597,7 +597,11 @@ class _AliasWords:
         if w[-1] == "s":
             ids.update(self.exact_plural.get(w[:-1], ()))  # RNNs, LSTMs, GRUs
         # a typo, against the alias words' forms and then their stems (a typo in an inflected
-        # word, "sofetns" for "softens", is one edit from the stem, two from the form "soften")
+        # word, "sofetns" for "softens", is one edit from the stem, two from the form "soften");
+        # never the word that reverses it: "maximizes" is two edits from "minimizes"
+        table = opposites()
+        reverse = table.get(w) or table.get(stem)
+        reverse_stem = fast_stem(reverse) if reverse else None
         for typed, shapes, fuzzy in ((w, self.shapes, self.fuzzy_ids), (stem, self.stem_shapes, self.fuzzy_stem_ids)):
             budget = max_typos(typed)
             if not budget or (typed is stem and len(stem) < MIN_FUZZY_STEM):
@@ -608,7 +612,7 @@ class _AliasWords:
                 candidates.extend(shapes.get((typed[0], length), ()))
             if candidates:
                 for norm, dist, _ in process.extract(typed, candidates, scorer=OSA.distance, score_cutoff=budget, limit=None):
-                    if dist and dist <= max_typos(norm):
+                    if dist and dist <= max_typos(norm) and (reverse_stem is None or fast_stem(norm) != reverse_stem):
                         ids.update(fuzzy[norm])
         return tuple(ids)
 

@@ -705,3 +705,14 @@ def test_a_question_asks_and_states_nothing():
     assert mixed.verdict == "correct"
     # a question mark after a statement is a check, not a question ("labels aligned?")
     assert grade_reply(q, "encoder compresses the input, decoder reconstructs it?").verdict == "correct"
+
+
+def test_a_word_is_never_read_as_a_typo_of_its_opposite():
+    """"maximizes" is two edits from "minimizes", within the typos a 9-letter word may carry; a
+    word of the shared vocabulary's opposites is the word it is, not a typo of the other one."""
+    q = rubric(("maximises the lower bound", ["maximizes the elbo"], True, ["minimizes the elbo"]),
+               ("reconstruction term", ["reconstruction"], True))
+    grade = grade_reply(q, "training maximises the ELBO: a reconstruction term plus a KL term")
+    assert grade.verdict == "correct" and grade.misconceptions == ()
+    assert grade_reply(q, "training minimises the ELBO, a reconstruction term").contradicted == ("maximises the lower bound",)
+    assert "maximises the lower bound" in grade_reply(q, "it maxmizes the elbo").core_found  # a real typo still counts
