@@ -505,7 +505,8 @@ def _soften_hedged_negations(words: list[str], clauses: list[int]) -> list[str] 
     return out
 
 
-_FRAGMENT_SPLIT = re.compile(r"[,;\n/|•·]+|\s-\s")
+# A slash separates fragments only between spaces: "w/", "w/o" and "mean/var" are inside one.
+_FRAGMENT_SPLIT = re.compile(r"[,;\n|•·]+|\s[-/]\s")
 
 
 _RELATION_MARKS = (":", "=", "->", "→", "⇒", "=>")

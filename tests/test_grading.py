@@ -661,6 +661,13 @@ def test_terse_notes_that_say_how_things_relate_are_not_a_keyword_list(reply):
     assert not is_keyword_list(reply)
 
 
+def test_a_slash_inside_a_note_does_not_cut_it_into_keywords():
+    """"w/", "w/o" and "mean/var" are shorthand inside one phrase; a slash between spaces still
+    separates keywords."""
+    assert not is_keyword_list("scale inputs w/ batch mean/var, learnable shift, faster training")
+    assert is_keyword_list("regularization / random zeroing / co-adaptation")
+
+
 def test_chat_contractions_negate_like_their_long_form():
     assert "ReLU" in grade_reply(ACT, "it doesnt use relu at all").negated
     assert "ReLU" in grade_reply(ACT, "it doesn't use relu at all").negated
