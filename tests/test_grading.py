@@ -723,3 +723,13 @@ def test_a_word_is_never_read_as_a_typo_of_its_opposite():
     assert grade.verdict == "correct" and grade.misconceptions == ()
     assert grade_reply(q, "training minimises the ELBO, a reconstruction term").contradicted == ("maximises the lower bound",)
     assert "maximises the lower bound" in grade_reply(q, "it maxmizes the elbo").core_found  # a real typo still counts
+
+
+def test_not_losing_something_is_keeping_it():
+    """The shared vocabulary reads "doesn't lose", "without losing", "preserves" and "retains"
+    as "keeps", on both sides: one alias covers them all."""
+    q = rubric(("keeps resolution", ["keeps the resolution"], True), ("gaps in the kernel", ["gaps in the kernel"], True))
+    for reply in ("gaps in the kernel so u dont lose resolution", "gaps in the kernel, without losing resolution",
+                  "it preserves the resolution thanks to gaps in the kernel"):
+        assert grade_reply(q, reply).verdict == "correct", reply
+    assert grade_reply(q, "gaps in the kernel but you lose resolution").verdict == "partial"
