@@ -863,6 +863,11 @@ def _flipped(v: Variant) -> tuple[Variant, tuple[str, ...], str] | None:
     return reversal, tuple(t.stem for t in new), swapped.stem
 
 
+def _written_words(text: str) -> int:
+    """Content words of an alias as written, before the shared vocabulary."""
+    return sum(w not in STOPWORDS for w in _WORD_RE.findall(normalize(text.lstrip("~"))))
+
+
 def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
     """The term's multi-word aliases with their one direction word swapped for its opposite
     (content/vocabulary.toml, `opposites`): "gradients shrink" -> "gradients grow". A reply
@@ -880,8 +885,10 @@ def reversed_claims(term: KeyTerm) -> tuple[Variant, ...]:
         if flipped is None:
             continue
         reversal, key, swapped_stem = flipped
-        if swapped_stem in own and len(v.tokens) == 2:
-            continue  # the term has both directions as aliases ("grow", "shrink"): no reversal
+        if swapped_stem in own and _written_words(v.text) == 2:
+            # the term has both directions as aliases ("grow", "shrink"): no reversal (counted as
+            # written: "backward RNN" is two words, four once the vocabulary spelled out "RNN")
+            continue
         if key in seen:
             continue
         seen.add(key)

@@ -733,3 +733,23 @@ def test_not_losing_something_is_keeping_it():
                   "it preserves the resolution thanks to gaps in the kernel"):
         assert grade_reply(q, reply).verdict == "correct", reply
     assert grade_reply(q, "gaps in the kernel but you lose resolution").verdict == "partial"
+
+
+def test_note_taking_abbreviations_read_as_their_words():
+    """fwd, bwd, mem, AE, LM, feats, ckpt, vec, std, px, seg: shorthand every deep-learning
+    question means the same by."""
+    q = rubric(("recompute in the backward pass", ["recompute during the backward pass"], True),
+               ("saves memory", ["saves memory", "less activation memory"], True))
+    assert grade_reply(q, "store acts at checkpoints only, bwd recomputes the fwd -> saves mem").verdict == "correct"
+    ae = rubric(("autoencoder features", ["autoencoder learns features"], True), ("x", ["reconstructs the input"], True))
+    assert grade_reply(ae, "the AE learns feats by it reconstructs the input").verdict == "correct"
+
+
+def test_an_alias_naming_one_direction_of_a_term_with_both_is_no_reversal():
+    """A term that names both directions ("forward and backward RNNs") is not contradicted by a
+    reply that names one of them first: "backward RNN" (two words as written, however many once
+    "RNN" is spelled out) reversed is "forward RNN", which the term also says."""
+    q = rubric(("two RNNs, forward and backward", ["backward RNN", "fwd and bwd"], True),
+               ("past and future", ["past and future"], True))
+    grade = grade_reply(q, "a fwd RNN over x_1..x_T, then one bwd over x_T..x_1 -> each step sees past and future")
+    assert grade.contradicted == () and grade.verdict == "correct"
