@@ -56,6 +56,9 @@ PARTIAL_DETAILS = 2  # details that make a reply without any core idea "partial"
 # A reply that gets as many ideas wrong as it gets core ideas right (minus this margin) is
 # "incorrect": fluent but wrong, with the right vocabulary.
 WRONG_MARGIN = 0
+# ... where each idea it gets wrong counts this many times: a confident wrong claim outweighs a
+# right one, so one idea wrong next to two right is "incorrect", next to three "partial".
+WRONG_WEIGHT = 2
 # A core idea more than half of whose words (of one phrasing) are in the reply is "stated in
 # part": it completes "correct" on a question of up to this many core ideas, the others stated.
 PARTLY_UP_TO = 3
@@ -1158,7 +1161,7 @@ def grade_reply(question: Question, reply: str) -> Grade:
         reason = "covers the core ideas" + (", one of them in part" if partly else "")
     elif keyword_list:
         verdict, reason = "partial", "a list of keywords: explain how they fit together"
-    elif core_found and len(errors) < len(core_found) + WRONG_MARGIN:
+    elif core_found and WRONG_WEIGHT * len(errors) < len(core_found) + WRONG_MARGIN:
         verdict = "partial"
         reason = "contradicts a core idea" if contradicted else "covers some of the core ideas"
     elif not core_found and not errors and len(details_found) >= PARTIAL_DETAILS:

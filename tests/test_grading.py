@@ -753,3 +753,16 @@ def test_an_alias_naming_one_direction_of_a_term_with_both_is_no_reversal():
                ("past and future", ["past and future"], True))
     grade = grade_reply(q, "a fwd RNN over x_1..x_T, then one bwd over x_T..x_1 -> each step sees past and future")
     assert grade.contradicted == () and grade.verdict == "correct"
+
+
+def test_a_wrong_claim_outweighs_a_right_one():
+    """One idea contradicted next to two stated is "incorrect" (fluent but wrong); next to three
+    stated it is "partial" (the core with a notable error)."""
+    q = rubric(("teacher is large", ["large teacher"], True),
+               ("soft targets", ["soft targets"], True, ["hard targets only"]),
+               ("temperature softens", ["temperature softens"], True, ["temperature is the learning rate"]),
+               ("student is small", ["small student"], True))
+    two_right = grade_reply(q, "a large teacher gives soft targets. the temperature is the learning rate")
+    assert two_right.contradicted == ("temperature softens",) and two_right.verdict == "incorrect"
+    three_right = grade_reply(q, "a large teacher gives soft targets to a small student; the temperature is the learning rate")
+    assert three_right.verdict == "partial"
