@@ -461,7 +461,9 @@ class _Reply:
         start, end = self.content[first], self.content[last]
         if not own:
             for j in range(start + 1, end):  # "gradients do not vanish"
-                if words[j] in NEGATORS and words[j + 1] != "only":
+                # (a negator in an earlier clause of the match negates that clause only: "the
+                # test data never looks like the training data, so the surface is shifted")
+                if words[j] in NEGATORS and words[j + 1] != "only" and clauses[j] == clauses[end]:
                     return "" if self._purpose(j) else words[j]
         clause, seen = clauses[start], 0
         for j in range(start - 1, -1, -1):

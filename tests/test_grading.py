@@ -766,3 +766,12 @@ def test_a_wrong_claim_outweighs_a_right_one():
     assert two_right.contradicted == ("temperature softens",) and two_right.verdict == "incorrect"
     three_right = grade_reply(q, "a large teacher gives soft targets to a small student; the temperature is the learning rate")
     assert three_right.verdict == "partial"
+
+
+def test_a_negation_in_an_earlier_clause_of_a_spread_match_negates_that_clause_only():
+    """An alias's words may spread over clauses of one sentence; a "never" in the first clause
+    says nothing about the idea the last clause completes."""
+    q = rubric(("test surface is shifted", ["test data shifted"], True), ("flat is robust", ["flat minimum robust"], True))
+    grade = grade_reply(q, "a flat minimum is robust. test data never looks like the training data, so it is shifted")
+    assert grade.contradicted == () and grade.verdict == "correct"
+    assert grade_reply(q, "the test data is not shifted at all").contradicted == ("test surface is shifted",)
