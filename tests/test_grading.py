@@ -775,3 +775,11 @@ def test_a_negation_in_an_earlier_clause_of_a_spread_match_negates_that_clause_o
     grade = grade_reply(q, "a flat minimum is robust. test data never looks like the training data, so it is shifted")
     assert grade.contradicted == () and grade.verdict == "correct"
     assert grade_reply(q, "the test data is not shifted at all").contradicted == ("test surface is shifted",)
+
+
+def test_adding_and_multiplying_are_opposite_claims():
+    """"The cell state is updated by adding" reversed is "... by multiplying": a confident reply
+    that swaps them contradicts the idea without a misconception written for it."""
+    q = rubric(("additive cell state", ["cell state is updated by adding"], True), ("forget gate", ["forget gate"], True))
+    assert grade_reply(q, "the cell state is updated by multiplying, via the forget gate").contradicted == ("additive cell state",)
+    assert grade_reply(q, "the cell state is updated by adding, the forget gate scales it").verdict == "correct"
