@@ -20,6 +20,7 @@ the same letter, and phrases keep their word order within a small window.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -680,6 +681,7 @@ class _QuestionIndex:
         self.word_ids = frozenset(chain.from_iterable(
             v[2] for prepared_terms in (self.term_variants, self.term_misconceptions, self.term_reversed)
             for variants in prepared_terms for v in variants))
+        _WORD_QUESTIONS.add(question.id, frozenset(i for variants in self.term_variants for v in variants for i in v[2]))
         self.negative_meaning = [sum(v[5] for v in variants) >= NEGATIVE_MEANING_SHARE * len(variants)
                                  for variants in self.term_variants]
         core = set(map(id, question.core_terms))
@@ -906,6 +908,34 @@ def _all_known(ids: tuple[int | None, ...]) -> TypeGuard[tuple[int, ...]]:
     return None not in ids
 
 
+class _WordQuestions:
+    """In how many questions' aliases each alias word is: a word most rubrics use ("network",
+    "model", "loss") says less of one idea than a rare one ("myopic", "Lipschitz")."""
+
+    def __init__(self) -> None:
+        self.questions: dict[str, frozenset[int]] = {}
+        self.count: dict[int, int] = {}
+
+    def add(self, question_id: str, ids: frozenset[int]) -> None:
+        old = self.questions.get(question_id)
+        if old == ids:
+            return
+        if old is None and len(self.questions) > 20_000:  # bounded, like the indexes (generated banks)
+            self.questions.clear()
+            self.count.clear()
+        for i in old or ():
+            self.count[i] -= 1
+        for i in ids:
+            self.count[i] = self.count.get(i, 0) + 1
+        self.questions[question_id] = ids
+
+    def weight(self, i: int) -> float:
+        """How specific alias word `i` is: log(questions / questions using it), smoothed; 0 for
+        a word of every rubric (and for every word while one question is indexed)."""
+        return math.log((len(self.questions) + 1) / (self.count.get(i, 0) + 1))
+
+
+_WORD_QUESTIONS = _WordQuestions()
 _INDEXES: dict[int, tuple[Question, _QuestionIndex]] = {}
 
 
@@ -1005,8 +1035,15 @@ def _swapped(reply: _Reply, first: int, subject: str, names: frozenset[str]) -> 
 
 def _partly_stated(variants: tuple[_Prepared, ...], present: set[int]) -> bool:
     """Whether the reply has more than half of the words of one multi-word phrasing of a term
-    (anywhere: the words found, not their order or distance)."""
-    return any(len(v[2]) >= 2 and not v[5] and 2 * len(v[2] & present) > len(v[2]) for v in variants)
+    (anywhere: the words found, not their order or distance), and more than half of what they
+    say: words many rubrics share ("network", "noise") weigh less than specific ones."""
+    weight = _WORD_QUESTIONS.weight
+    for v in variants:
+        if len(v[2]) >= 2 and not v[5] and 2 * len(v[2] & present) > len(v[2]):
+            total = sum(map(weight, v[2]))
+            if total <= 0 or 2 * sum(map(weight, v[2] & present)) > total:
+                return True  # (no word more specific than another: the words found are enough)
+    return False
 
 
 def aliases_stating(term: KeyTerm) -> list[tuple[str, str]]:

@@ -783,3 +783,24 @@ def test_adding_and_multiplying_are_opposite_claims():
     q = rubric(("additive cell state", ["cell state is updated by adding"], True), ("forget gate", ["forget gate"], True))
     assert grade_reply(q, "the cell state is updated by multiplying, via the forget gate").contradicted == ("additive cell state",)
     assert grade_reply(q, "the cell state is updated by adding, the forget gate scales it").verdict == "correct"
+
+
+def test_words_every_rubric_uses_do_not_state_an_idea_in_part():
+    """"Stated in part" weighs a phrasing's words by how specific they are: "network", "learns"
+    and "data" are in many rubrics, "manifold" in one, so the three common words are not half of
+    "the network learns the data manifold"; "learns the manifold of the data" is."""
+    from content.grading import index_questions
+
+    fillers = [Question(f"generic-{k}", "intermediate", ("dropout",), "q?", "a", (
+        make_term(f"idea {k}", [f"network learns data {w}"], core=True),
+        make_term(f"other {k}", [f"{w} matters"], core=True)))
+        for k, w in enumerate(["edges", "patterns", "labels", "tokens", "pixels", "features"])]
+    target = Question("idf-target", "intermediate", ("dropout",), "q?", "a", (
+        make_term("corrupts the input", ["corrupts the input"], core=True),
+        make_term("rebuilds the original", ["rebuilds the original"], core=True),
+        make_term("learns the data manifold", ["network learns the data manifold"], core=True)))
+    index_questions([*fillers, target])
+    generic = grade_reply(target, "it corrupts the input and rebuilds the original, so the network learns from data")
+    assert generic.core_partly == () and generic.verdict == "partial"
+    specific = grade_reply(target, "it corrupts the input and rebuilds the original; it learns the manifold of the data")
+    assert specific.core_partly == ("learns the data manifold",) and specific.verdict == "correct"
