@@ -52,6 +52,7 @@ from .vocabulary import opposites, phrasebook
 Verdict = Literal["correct", "partial", "incorrect"]
 
 # The thresholds, named once (exported by `content`):
+SOFT_FROM = 3  # a core idea's phrasing of this many words or more also matches without one generic inner word
 MISSABLE_CORE_FROM = 4  # with this many core ideas or more, one of them may be missing for "correct"
 PARTIAL_DETAILS = 2  # details that make a reply without any core idea "partial" (a clear part of the answer)
 # A reply that gets as many ideas wrong as it gets core ideas right (minus this margin) is
@@ -1033,6 +1034,34 @@ def _swapped(reply: _Reply, first: int, subject: str, names: frozenset[str]) -> 
     return f"{other}: {reply.raw_words[at]}"
 
 
+def _soft_match(reply: _Reply, variants: tuple[_Prepared, ...], positions: dict[int, list[int]],
+                present: set[int]) -> tuple[int, int, Variant] | None:
+    """A phrasing of a core idea (SOFT_FROM words or more) stated without one of its inner words,
+    when that word is generic (it weighs at most half of the phrasing's most specific word, see
+    _WordQuestions): the others in its order, close together, in one clause, not negated, not
+    asked. "reuse the learned features" says "reuse the features"; the first and last words are
+    what the phrase is about and are never left out."""
+    weight = _WORD_QUESTIONS.weight
+    for variant, ids, idset, _, gap, own in variants:
+        n = len(ids)
+        if n < SOFT_FROM or own or len(idset) != n or len(idset & present) != n - 1:
+            continue
+        k = next(j for j, i in enumerate(ids) if i not in present)
+        weights = [weight(i) for i in ids]
+        if weights[k] > 0.5 * max(weights) or k in (0, n - 1):
+            continue  # the missing word is a specific one, or what the phrase is about
+        toks = variant.tokens[:k] + variant.tokens[k + 1:]
+        sub = Variant(variant.text, toks, variant.ordered)
+        lists = [positions.get(i, _NONE) for i in ids[:k] + ids[k + 1:]]
+        for first, last in reply.find(sub, lists, {}, gap):
+            if reply.clauses[reply.content[first]] != reply.clauses[reply.content[last]]:
+                continue
+            if reply.negated(first, last) or (reply.asked and reply.sentences[reply.content[first]] in reply.asked):
+                continue
+            return first, last, variant
+    return None
+
+
 def _partly_stated(variants: tuple[_Prepared, ...], present: set[int]) -> bool:
     """Whether the reply has more than half of the words of one multi-word phrasing of a term
     (anywhere: the words found, not their order or distance), and more than half of what they
@@ -1116,6 +1145,9 @@ def grade_reply(question: Question, reply: str) -> Grade:
             if negations:
                 any_negated.add(term.term)
                 negations.clear()
+        if match is None and not was_negated and is_core and not term_ids.isdisjoint(present):
+            # a phrasing of a core idea said without one of its generic inner words
+            match = _soft_match(prepared, variants, positions, present)
         said = None
         wrong = None
         if wrong_ids.isdisjoint(present):

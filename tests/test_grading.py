@@ -804,3 +804,25 @@ def test_words_every_rubric_uses_do_not_state_an_idea_in_part():
     assert generic.core_partly == () and generic.verdict == "partial"
     specific = grade_reply(target, "it corrupts the input and rebuilds the original; it learns the manifold of the data")
     assert specific.core_partly == ("learns the data manifold",) and specific.verdict == "correct"
+
+
+def test_a_core_idea_said_without_one_generic_inner_word_still_counts():
+    """"reuse the features" states "reuse the learned features": the word left out is one many
+    rubrics use. Leaving out a specific word ("pretrained"), or the first or last word (what
+    the phrase is about), is not enough."""
+    from content.grading import index_questions
+
+    fillers = [Question(f"soft-{k}", "intermediate", ("dropout",), "q?", "a", (
+        make_term(f"idea {k}", [f"{w} learned layers"], core=True), make_term(f"other {k}", [f"{w} matters"], core=True)))
+        for k, w in enumerate(["edges", "patterns", "labels", "tokens", "pixels", "gates", "heads"])]
+    target = Question("soft-target", "intermediate", ("dropout",), "q?", "a", (
+        make_term("reuses learned features", ["reuse the learned features"], core=True),
+        make_term("new head", ["train a new head"], core=True)))
+    specific = Question("soft-specific", "intermediate", ("dropout",), "q?", "a", (
+        make_term("reuses pretrained features", ["reuse the pretrained features"], core=True),
+        make_term("new head", ["train a new head"], core=True)))
+    index_questions([*fillers, target, specific])
+    assert grade_reply(target, "reuse the features of a big net and train a new head").verdict == "correct"
+    # (stated in part at most, see "stated in part")
+    assert "reuses learned features" not in grade_reply(target, "the learned features, train a new head").core_found
+    assert "reuses pretrained features" not in grade_reply(specific, "reuse the features and train a new head").core_found
