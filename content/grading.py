@@ -52,7 +52,6 @@ from .vocabulary import opposites, phrasebook
 Verdict = Literal["correct", "partial", "incorrect"]
 
 # The thresholds, named once (exported by `content`):
-SOFT_FROM = 3  # a core idea's phrasing of this many words or more also matches without one generic inner word
 MISSABLE_CORE_FROM = 4  # with this many core ideas or more, one of them may be missing for "correct"
 PARTIAL_DETAILS = 2  # details that make a reply without any core idea "partial" (a clear part of the answer)
 # A reply that gets as many ideas wrong as it gets core ideas right (minus this margin) is
@@ -68,6 +67,10 @@ PARTLY_CREDIT = 0.5  # of the idea's weight, in the score
 CORE_SHARE = 0.8  # share of the score carried by the core ideas; details carry the rest
 MAX_GAP = 2  # other content words allowed between two words of a multi-word alias
 MISCONCEPTION_GAP = 1  # the same for a misconception: an opposite claim must be stated tightly
+# A core idea's phrasing of this many words or more also matches with one inner word left out,
+# when that word weighs at most this share of the phrasing's most specific word (see _soft_match).
+SOFT_FROM = 3
+SOFT_GENERIC = 0.5
 NEGATION_WINDOW = 3  # content words before a match searched for "not", "no", "never", ... (same clause only)
 # "can't overfit as easily" says "overfits less": a negation followed by one of these is a hedge.
 HEDGES = frozenset({("as", "easily"), ("so", "easily"), ("that", "easily"), ("as", "much"), ("so", "much"),
@@ -1048,7 +1051,7 @@ def _soft_match(reply: _Reply, variants: tuple[_Prepared, ...], positions: dict[
             continue
         k = next(j for j, i in enumerate(ids) if i not in present)
         weights = [weight(i) for i in ids]
-        if weights[k] > 0.5 * max(weights) or k in (0, n - 1):
+        if weights[k] > SOFT_GENERIC * max(weights) or k in (0, n - 1):
             continue  # the missing word is a specific one, or what the phrase is about
         toks = variant.tokens[:k] + variant.tokens[k + 1:]
         sub = Variant(variant.text, toks, variant.ordered)
