@@ -209,6 +209,9 @@ QUESTION_AUXILIARIES = frozenset({
     "isnt", "arent", "doesnt", "dont", "didnt", "cant", "wouldnt", "shouldnt",
 })
 _ASKED_OF = frozenset({"u", "you", "we", "i", "this", "that", "it", "they", "there", "these", "those", "ya", "someone"})
+# A question that offers an explanation is a tentative answer, not a question: "is it because
+# the gradients vanish?" states that they vanish (an auxiliary, "it"/"that", then one of these).
+_TENTATIVE = frozenset({"because", "bc", "cause", "coz", "cuz", "since", "due", "when"})
 # Interjections before a question ("wait, is this ...?", "hmm so what does ...?") are skipped.
 _INTERJECTIONS = frozenset({"wait", "hmm", "hm", "um", "uh", "ok", "okay", "so", "and", "but", "sorry", "lol", "hi", "hey",
                             "hello", "oh", "ah", "also", "btw", "actually", "honestly", "sir", "then"})
@@ -224,18 +227,25 @@ def question_sentences(text: str) -> set[int]:
         return set()
     asked: set[int] = set()
     sentence = 0
-    opening: list[str] = []  # the first two words of the current sentence
+    opening: list[str] = []  # the first three words of the current sentence
     for piece in _TOKEN_RE.findall(text):
         if piece in _SENTENCE_ENDS:
-            if piece == "?" and opening and (opening[0] in QUESTION_OPENERS or opening[0] in QUESTION_AUXILIARIES):
+            if piece == "?" and _asks(opening):
                 asked.add(sentence)
             sentence += 1
             opening = []
-        elif piece not in _BREAKS and len(opening) < 2 and (opening or piece not in _INTERJECTIONS):
+        elif piece not in _BREAKS and len(opening) < 3 and (opening or piece not in _INTERJECTIONS):
             opening.append(piece)
-    if len(opening) == 2 and opening[0] in QUESTION_AUXILIARIES and opening[1] in _ASKED_OF:
+    if len(opening) >= 2 and opening[0] in QUESTION_AUXILIARIES and opening[1] in _ASKED_OF and _asks(opening):
         asked.add(sentence)
     return asked
+
+
+def _asks(opening: list[str]) -> bool:
+    """Whether a sentence opening this way asks (see `question_sentences`)."""
+    if not opening or (opening[0] not in QUESTION_OPENERS and opening[0] not in QUESTION_AUXILIARIES):
+        return False
+    return not (len(opening) == 3 and opening[1] in ("it", "that") and opening[2] in _TENTATIVE)
 
 
 def _ascii_pieces(text: str) -> list[str]:

@@ -712,6 +712,8 @@ def test_a_question_asks_and_states_nothing():
     assert mixed.verdict == "correct"
     # a question mark after a statement is a check, not a question ("labels aligned?")
     assert grade_reply(q, "encoder compresses the input, decoder reconstructs it?").verdict == "correct"
+    # a question that offers an explanation is a tentative answer
+    assert grade_reply(q, "is it because the encoder compresses the input?").verdict == "partial"
 
 
 def test_a_word_is_never_read_as_a_typo_of_its_opposite():
