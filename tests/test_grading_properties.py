@@ -77,3 +77,17 @@ def test_scan_splits_words_clauses_and_sentences_like_the_word_by_word_definitio
     ref_words, ref_clauses, ref_sentences = _reference_scan(text)
     assert words == ref_words
     assert _same_partition(clauses, ref_clauses) and _same_partition(sentences, ref_sentences)
+
+
+@given(reply=st.text(alphabet=st.sampled_from(list("ab is what ?.,\n")), max_size=200))
+def test_questions_are_numbered_like_the_sentences_of_scan(reply):
+    """`question_sentences` counts sentences as `scan` does: each question it finds is a sentence
+    of the reply, and a sentence opening with a question word and ending in "?" is one of them."""
+    from content.text import normalize, question_sentences, scan
+
+    text = normalize(reply)
+    asked = question_sentences(text)
+    last = max(scan(text)[2], default=0)
+    assert all(0 <= s <= last + 1 for s in asked)
+    if text.startswith("what ") and "?" in text and not any(c in text.split("?")[0] for c in ".\n"):
+        assert 0 in asked
