@@ -25,22 +25,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import statistics
 import sys
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from random import Random
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The project root before bench/ (Python puts the script's folder first): bench/storage.py would
 # shadow the storage package, and this file would shadow nothing but reads better that way.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
+from bot import charts  # noqa: E402
 from bot.charts import (  # noqa: E402
     CALENDAR_WEEKS,
     LeaderboardPicture,
@@ -49,6 +52,8 @@ from bot.charts import (  # noqa: E402
     render_in_worker,
     render_leaderboard,
     render_stats,
+    shutdown_renderer,
+    warm_up,
 )
 from content.progress import TopicMastery  # noqa: E402
 from storage.models import LeaderboardRow  # noqa: E402
@@ -130,33 +135,67 @@ class LagProbe:
         self._task.cancel()
 
 
-async def timed_renders(fn, data, n: int, rss_every: int = 0, rss: list[tuple[int, int]] | None = None
-                        ) -> tuple[array[float], array[float], array[float], bytes]:
-    """n renders through `render_in_worker`, one after the other. The timings go into arrays
-    allocated up front, so the benchmark's own bookkeeping does not show as RSS growth."""
-    inside, around, cpu = (array("d", bytes(8 * n)) for _ in range(3))
-    i = 0
+def timed(args: tuple[Callable[[Any], bytes], Any]) -> tuple[bytes, float, float]:
+    """Runs in the renderer process: ``fn(data)`` with its wall and CPU time there."""
+    fn, data = args
+    start, start_cpu = time.perf_counter(), time.thread_time()
+    png = fn(data)
+    return png, time.perf_counter() - start, time.thread_time() - start_cpu
 
-    def render(d):
-        start, start_cpu = time.perf_counter(), time.thread_time()
-        png = fn(d)
-        inside[i] = time.perf_counter() - start
-        cpu[i] = time.thread_time() - start_cpu
-        return png
 
+def renderer_pid() -> int:
+    """The renderer process: the only multiprocessing child of this process."""
+    [child] = multiprocessing.active_children()
+    assert child.pid is not None
+    return child.pid
+
+
+def child_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+
+
+class Renders:
+    """Timings of renders through `render_in_worker`, in arrays allocated up front (so the
+    benchmark's own bookkeeping does not show as growth), and the renders that were the first of
+    a new renderer process (a recycle happened just before them)."""
+
+    def __init__(self, n: int) -> None:
+        self.inside, self.around, self.cpu = (array("d", bytes(8 * n)) for _ in range(3))
+        self.after_recycle: list[float] = []
+        self.pids: list[int] = []
+
+
+async def timed_renders(fn, data, n: int, rss_every: int = 0, rss: list[tuple[int, int, int]] | None = None
+                        ) -> tuple[Renders, bytes]:
+    """n renders through `render_in_worker`, one after the other, each sent as soon as the last
+    one is back (so a render right after a recycle waits for the new process)."""
+    out = Renders(n)
     png = b""
-    for i in range(n):  # render() reads i in the worker, before the next i
+    pid = renderer_pid()
+    for i in range(n):
         start = time.perf_counter()
-        png = await render_in_worker(render, data)
-        around[i] = time.perf_counter() - start
+        png, out.inside[i], out.cpu[i] = await render_in_worker(timed, (fn, data))
+        out.around[i] = time.perf_counter() - start
+        now = renderer_pid()
+        if now != pid:
+            out.after_recycle.append(out.around[i])
+            out.pids.append(now)
+            pid = now
         if rss is not None and rss_every and (i + 1) % rss_every == 0:
-            rss.append((i + 1, rss_kib()))
-    return inside, around, cpu, png
+            rss.append((i + 1, rss_kib(), child_rss_kib(now)))
+    return out, png
 
 
 async def main_async(n: int) -> None:
     stats, board = learner_200(), full_leaderboard()
-    before_import = rss_kib()
+    before = rss_kib()
+    start = time.perf_counter()
+    await warm_up()  # what the bot does at start: the fork server and the first renderer process
+    started_s = time.perf_counter() - start
     start = time.perf_counter()
     first = await render_in_worker(render_stats, stats)
     first_s = time.perf_counter() - start
@@ -164,32 +203,62 @@ async def main_async(n: int) -> None:
     await timed_renders(render_stats, stats, 49)
     await timed_renders(render_leaderboard, board, 50)
     warm = rss_kib()
-    print(f"first render (imports matplotlib): {first_s * 1e3:.0f} ms; RSS {before_import / 1024:.1f} MiB "
-          f"before, {after_first / 1024:.1f} MiB after it, {warm / 1024:.1f} MiB after 100 warm-up renders")
+    print(f"renderer started (fork server, matplotlib, fonts, one warm-up picture) in {started_s * 1e3:.0f} ms; "
+          f"first /stats after it {first_s * 1e3:.0f} ms; a new renderer every {charts.MAX_RENDERS_PER_CHILD} "
+          f"pictures")
+    print(f"this process's RSS: {before / 1024:.1f} MiB before, {after_first / 1024:.1f} MiB after the first "
+          f"render, {warm / 1024:.1f} MiB after 100 warm-up renders (matplotlib is never imported here)")
     print(f"/stats 200 answers: {png_size(first)[0]}x{png_size(first)[1]} px, {len(first) / 1024:.1f} KiB")
 
-    samples: list[tuple[int, int]] = [(0, warm)]
-    inside, around, cpu, _ = await timed_renders(render_stats, stats, n, 100, samples)
-    print(f"\n{n} x /stats (200 answers), in the worker:  {ms(inside)}")
-    print(f"{'':{len(str(n))}}   awaited by the handler:     {ms(around)}")
-    print(f"{'':{len(str(n))}}   CPU time of the worker:     {ms(cpu)}")
+    samples: list[tuple[int, int, int]] = [(0, warm, child_rss_kib(renderer_pid()))]
+    r, _ = await timed_renders(render_stats, stats, n, 100, samples)
+    print(f"\n{n} x /stats (200 answers), in the renderer:  {ms(r.inside)}")
+    print(f"{'':{len(str(n))}}   awaited by the handler:       {ms(r.around)}")
+    print(f"{'':{len(str(n))}}   CPU time in the renderer:     {ms(r.cpu)}")
+    if r.after_recycle:
+        print(f"{'':{len(str(n))}}   the first render of each new renderer, sent right behind the recycle "
+              f"({len(r.after_recycle)}): {ms(r.after_recycle)}")
 
-    slope = statistics.linear_regression([i for i, _ in samples], [k for _, k in samples]).slope * 100
-    print(f"\nRSS every 100 renders (MiB): {' '.join(f'{k / 1024:.1f}' for _, k in samples)}")
+    slope = statistics.linear_regression([i for i, _, _ in samples], [k for _, k, _ in samples]).slope * 100
+    print(f"\nthis process's RSS every 100 renders (MiB): {' '.join(f'{k / 1024:.1f}' for _, k, _ in samples)}")
     print(f"RSS after warm-up {warm / 1024:.1f} MiB -> after {n} renders {samples[-1][1] / 1024:.1f} MiB "
-          f"(max {max(k for _, k in samples) / 1024:.1f}); slope {slope:+.1f} KiB per 100 renders")
+          f"(max {max(k for _, k, _ in samples) / 1024:.1f}); slope {slope:+.1f} KiB per 100 renders")
+    print(f"the renderer's RSS every 100 renders (MiB): {' '.join(f'{c / 1024:.1f}' for _, _, c in samples)}")
+
+    await recycle_after_idle(stats)
 
     m = max(100, n // 5)
     with LagProbe() as idle:  # the baseline: how late the loop wakes on this machine with no render
         await asyncio.sleep(10)
     with LagProbe() as probe:
-        inside, around, cpu, png = await timed_renders(render_leaderboard, board, m)
+        r, png = await timed_renders(render_leaderboard, board, m)
         await timed_renders(render_stats, stats, m)
-    print(f"\n{m} x /top (2 x 10 rows), in the worker: {ms(inside)}   "
+    print(f"\n{m} x /top (2 x 10 rows), in the renderer: {ms(r.inside)}   "
           f"({png_size(png)[0]}x{png_size(png)[1]} px, {len(png) / 1024:.1f} KiB)")
-    print(f"{'':{len(str(m))}}   CPU time of the worker:     {ms(cpu)}")
+    print(f"{'':{len(str(m))}}   CPU time in the renderer:     {ms(r.cpu)}")
     print(f"\nloop lag, 10 s without renders ({len(idle.lags)} wake-ups):        {ms(idle.lags)}")
     print(f"loop lag during {m} /top and {m} /stats renders ({len(probe.lags)} wake-ups): {ms(probe.lags)}")
+    await shutdown_renderer()
+
+
+async def recycle_after_idle(stats: StatsPicture, times: int = 5) -> None:
+    """The first render of a new renderer when the request comes a second after the recycle (the
+    usual case: the new process has started and drawn its warm-up picture meanwhile)."""
+    await shutdown_renderer()
+    per_child, charts.MAX_RENDERS_PER_CHILD = charts.MAX_RENDERS_PER_CHILD, 3  # recycles without waiting for 200
+    await warm_up()
+    took = []
+    for _ in range(times):
+        pid = renderer_pid()
+        while renderer_pid() == pid:  # render until the renderer retires
+            await render_in_worker(render_stats, stats)
+        await asyncio.sleep(1.0)  # a quiet second, as between learners' requests
+        start = time.perf_counter()
+        await render_in_worker(render_stats, stats)
+        took.append(time.perf_counter() - start)
+    await shutdown_renderer()
+    charts.MAX_RENDERS_PER_CHILD = per_child
+    print(f"\nthe first render of a new renderer, a second after the recycle ({times}): {ms(took)}")
 
 
 async def threads_async(k: int, rounds: int) -> None:
@@ -210,7 +279,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="measured /stats renders (default 1,000)")
     parser.add_argument("--threads", type=int, default=0, help="experiment: K render threads at once")
+    parser.add_argument("--per-child", type=int, default=charts.MAX_RENDERS_PER_CHILD,
+                        help=f"pictures per renderer process (default {charts.MAX_RENDERS_PER_CHILD}, the bot's)")
     args = parser.parse_args()
+    charts.MAX_RENDERS_PER_CHILD = args.per_child
     load = os.getloadavg()[0]
     print(f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average {load:.1f} at the start; "
           f"command: {' '.join(['bench/charts.py', *sys.argv[1:]])}")
@@ -218,6 +290,7 @@ def main() -> None:
         asyncio.run(threads_async(args.threads, rounds=10))
     else:
         asyncio.run(main_async(args.n))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,78 @@ def proc_sample(pid: int) -> dict:
     }
 
 
+def children_by_parent() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        out.setdefault(ppid, []).append(int(entry.name))
+    return out
+
+
+def kib_field(path: str, name: str) -> int:
+    with open(path) as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def helper_sample(bot_pid: int) -> dict:
+    """The bot's helper processes (bot/charts.py): the picture renderer (forked from the fork
+    server, or spawned directly where there is none), the fork server and multiprocessing's
+    resource tracker. RSS counts pages the renderer shares with the fork server in both; PSS
+    splits shared pages between the processes sharing them, so the PSS figures add up."""
+    tree = children_by_parent()
+    renderers, forkserver, tracker = [], [], []
+    for child in tree.get(bot_pid, []):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"multiprocessing.forkserver" in cmdline:
+            forkserver.append(child)
+            renderers += tree.get(child, [])
+        elif b"resource_tracker" in cmdline:
+            tracker.append(child)
+        else:
+            renderers.append(child)
+
+    def total(pids: list[int], path: str, name: str) -> float:
+        kib = 0
+        for pid in pids:
+            try:
+                kib += kib_field(f"/proc/{pid}/{path}", name)
+            except OSError:
+                pass  # a renderer retiring right now
+        return kib / 1024
+
+    return {
+        "renderer_pids": renderers,
+        "renderer_rss_mib": total(renderers, "status", "VmRSS"),
+        "renderer_pss_mib": total(renderers, "smaps_rollup", "Pss"),
+        "forkserver_rss_mib": total(forkserver, "status", "VmRSS"),
+        "forkserver_pss_mib": total(forkserver, "smaps_rollup", "Pss"),
+        "tracker_rss_mib": total(tracker, "status", "VmRSS"),
+    }
+
+
+def per_minute(samples: list[dict], key: str, pick=min) -> list[float]:
+    """``pick`` (min: the floor, max: the peak) of ``key`` in each whole minute sampled, over the
+    samples where it is above 0 (no renderer between a retired one and its replacement)."""
+    minutes: dict[int, list[float]] = {}
+    for sample in samples:
+        if sample.get(key, 0) > 0:
+            minutes.setdefault(int(sample["t"] // 60), []).append(sample[key])
+    return [round(pick(values), 1) for _, values in sorted(minutes.items()) if len(values) >= 10]
+
+
 def db_mib(workdir: Path) -> float:
     return sum(p.stat().st_size for p in workdir.glob("tutor.db*")) / 2**20
 
@@ -265,18 +337,21 @@ async def soak(args) -> dict:
         locks: list[asyncio.Future] = []
         interval = 1 / args.rate
         print(f"soak: {args.minutes} min, ~{args.rate} updates/s, bot pid {bot.pid}, log {bot.log_path}", flush=True)
-        print(f"{'min':>5} {'RSS MiB':>8} {'fds':>4} {'thr':>4} {'CPU s':>7} {'updates':>8} {'sends':>7} {'queued':>6} {'DB MiB':>7}", flush=True)
+        print(f"{'min':>5} {'RSS MiB':>8} {'renderer':>8} {'fsrv':>6} {'fds':>4} {'thr':>4} {'CPU s':>7} {'updates':>8} "
+              f"{'sends':>7} {'queued':>6} {'DB MiB':>7} {'load':>5}", flush=True)
         while (elapsed := time.monotonic() - start) < duration:
             if not bot.running():
                 raise RuntimeError(f"the bot died (exit {bot.proc.returncode}):\n{bot.log()[-3000:]}")
             if time.monotonic() >= next_sample:
                 sample = proc_sample(bot.pid) | {"t": round(elapsed, 1), "updates": traffic.updates, "sends": tg.sends,
                                                   "queued": len(tg.updates), "db_mib": db_mib(workdir)}
+                sample |= helper_sample(bot.pid) | {"load": os.getloadavg()[0]}
                 samples.append(sample)
                 if len(samples) == 1 or int(elapsed) // 60 != int(samples[-2]["t"]) // 60:
-                    print(f"{elapsed / 60:5.1f} {sample['rss_mib']:8.1f} {sample['fds']:4d} {sample['threads']:4d} "
+                    print(f"{elapsed / 60:5.1f} {sample['rss_mib']:8.1f} {sample['renderer_rss_mib']:8.1f} "
+                          f"{sample['forkserver_rss_mib']:6.1f} {sample['fds']:4d} {sample['threads']:4d} "
                           f"{sample['cpu_s']:7.1f} {traffic.updates:8d} {tg.sends:7d} {len(tg.updates):6d} "
-                          f"{sample['db_mib']:7.1f}", flush=True)
+                          f"{sample['db_mib']:7.1f} {os.getloadavg()[0]:5.1f}", flush=True)
                 tg.trim()
                 next_sample += args.sample_seconds
             if time.monotonic() >= next_flood:
@@ -290,7 +365,8 @@ async def soak(args) -> dict:
             await asyncio.sleep(rng.expovariate(1 / interval))  # Poisson arrivals: load pacing, not synchronisation
         await asyncio.gather(*locks)
         samples.append(proc_sample(bot.pid) | {"t": round(time.monotonic() - start, 1), "updates": traffic.updates,
-                                                "sends": tg.sends, "queued": len(tg.updates), "db_mib": db_mib(workdir)})
+                                                "sends": tg.sends, "queued": len(tg.updates), "db_mib": db_mib(workdir)}
+                       | helper_sample(bot.pid) | {"load": os.getloadavg()[0]})
         log = bot.log()
         bot.terminate()
         exit_code = await bot.exited(120)
@@ -333,6 +409,20 @@ async def soak(args) -> dict:
         "fds": {"after_warmup": first["fds"], "end": last["fds"], "max": max(s["fds"] for s in settled),
                 "min": min(s["fds"] for s in settled), "growth_peak_last_vs_first_third": fd_growth,
                 "growth_median_last_vs_first_third": fd_median_growth},
+        # The picture renderer (bot/charts.py), reported apart: its memory is bounded by replacing
+        # the process every MAX_RENDERS_PER_CHILD pictures, not by the flatness rule above.
+        "renderer": {
+            "processes_seen": len({pid for s in samples for pid in s["renderer_pids"]}),
+            "rss_mib_max": round(max((s["renderer_rss_mib"] for s in settled), default=0.0), 1),
+            "rss_mib_floor_per_minute": per_minute(settled, "renderer_rss_mib"),
+            "rss_mib_peak_per_minute": per_minute(settled, "renderer_rss_mib", max),
+            "pss_mib_max": round(max((s["renderer_pss_mib"] for s in settled), default=0.0), 1),
+            "forkserver_rss_mib": [round(min(s["forkserver_rss_mib"] for s in settled), 1),
+                                   round(max(s["forkserver_rss_mib"] for s in settled), 1)],
+            "forkserver_pss_mib_max": round(max(s["forkserver_pss_mib"] for s in settled), 1),
+            "resource_tracker_rss_mib_max": round(max(s["tracker_rss_mib"] for s in settled), 1),
+        },
+        "load_average_1min": [round(min(s["load"] for s in settled), 1), round(max(s["load"] for s in settled), 1)],
         "db_mib_end": round(last.get("db_mib", 0.0), 1),
         "threads": {"after_warmup": first["threads"], "end": last["threads"], "max": max(s["threads"] for s in settled)},
         "cpu_seconds": round(last["cpu_s"], 1),

@@ -97,6 +97,7 @@ async def prune_inbox(context: TutorContext) -> None:
 
 async def post_shutdown(application: TutorApp) -> None:
     svc = services_of(application)
+    await charts.shutdown_renderer()  # the picture renderer's process (bot/charts.py)
     server = application.bot_data.pop(METRICS, None)
     if server is not None:
         server.close()
@@ -256,7 +257,7 @@ async def serve(application: TutorApp, *, webhook_url: str | None = None, listen
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     inbox = await start_app(application, poll=webhook_url is None, poll_timeout=30)
-    # matplotlib's import (about 1 s) on its own thread now, not on the first /stats
+    # the picture renderer's process (matplotlib's import, about 1.5 s) now, not on the first /stats
     run_in_background(application, charts.warm_up(), "charts-warm-up")
     server = None
     try:

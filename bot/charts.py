@@ -18,23 +18,34 @@ How it is drawn, and why:
   (emoji, controls, bidi overrides) are dropped before drawing, which keeps matplotlib from
   warning per glyph (`warnings.catch_warnings` is not thread-safe, so it is not used). Right-to-left
   scripts are laid out by matplotlib's own text shaping (libraqm, matplotlib >= 3.11).
-* matplotlib is imported on the first render, in the worker thread: it costs about 1.2 s and 66 MiB,
-  which a bot that never draws need not pay. Call `warm_up()` to pay it early.
-* `render_in_worker` runs renders one at a time on a dedicated thread: a render is CPU-bound
-  Python (holding the GIL), so more threads would add no throughput, only memory (a figure
-  each) and matplotlib's thread-safety caveats; a dedicated executor also keeps renders out of
-  the loop's default executor. Measured in bench/charts.py and docs/CHARTS.md.
+* Pictures are drawn in a separate process (`render_in_worker`), replaced every
+  `MAX_RENDERS_PER_CHILD` pictures: matplotlib, numpy and FreeType fragment the heap of whatever
+  process draws, and drawn in the bot's own process they made its resident memory jump between
+  136 and 293 MiB in a 30-minute soak. In a child the bot's memory stays flat and the child's is
+  bounded by replacing it. The child is forked from multiprocessing's fork server, which has
+  imported matplotlib once (never a fork of the bot: it has threads and an event loop), and
+  draws one picture before it takes requests, so fonts and caches are warm.
+  docs/CHARTS.md has the figures; bench/charts.py and bench/soak.py measure them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import io
+import logging
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.process
+import os
+import signal
 import struct
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -43,7 +54,6 @@ from typing import TYPE_CHECKING, TypeVar
 from content.progress import MasteryKind, TopicMastery
 
 from . import texts
-from .jobs.housekeeping import release_free_memory
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -65,6 +75,7 @@ __all__ = [
     "render_in_worker",
     "render_leaderboard",
     "render_stats",
+    "shutdown_renderer",
     "warm_up",
 ]
 
@@ -563,41 +574,185 @@ def _draw_table(sheet: _Sheet, heading: str, rows: Sequence[LeaderboardRow], top
 
 # ------------------------------------------------------------------------------------- worker
 _T = TypeVar("_T")
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+_R = TypeVar("_R")
+
+MAX_RENDERS_PER_CHILD = 200  # the renderer process is replaced after this many pictures (docs/CHARTS.md)
+RENDER_TIMEOUT = 30.0  # seconds: a render that takes longer is killed with its process
+SHUTDOWN_GRACE = 3.0  # seconds `shutdown_renderer` waits for the child before killing it
+# Imported once by the fork server, so each new renderer process starts with them loaded
+# (matplotlib's import is about 1.2 s of the 1.3 s a fresh process needs before its first picture).
+PRELOAD = ["bot.charts", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
+           "matplotlib.collections", "matplotlib.patches", "matplotlib.transforms", "matplotlib.font_manager",
+           "matplotlib.ft2font", "PIL.Image", "PIL.PngImagePlugin"]
+
+log = logging.getLogger(__name__)
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_gate: asyncio.Lock | None = None
+_gate_loop: asyncio.AbstractEventLoop | None = None
 
 
-def _renderer_thread() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charts")
-        return _executor
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one (Linux, macOS): a new renderer is forked from a small server
+    process that has imported matplotlib once, so a replacement is ready in a fraction of a second.
+    Never plain fork: the bot has threads and an event loop. spawn elsewhere (Windows)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)  # a hint: a module that fails to import is skipped
+        return context
+    return multiprocessing.get_context("spawn")
 
 
-def _render_and_trim(fn: Callable[[_T], bytes], data: _T) -> bytes:
-    """A picture allocates tens of megabytes of buffers and frees them at once; glibc keeps freed
-    pages in the thread's arena, so hand them back right away (a few ms, on this thread) rather
-    than at the next minute's trim: resident memory then follows what the bot really holds."""
+def _warm_up_picture() -> StatsPicture:
+    today = date(2026, 1, 14)
+    days = {today - timedelta(days=i): 1 + i % 11 for i in range(0, 180, 3)}
+    return StatsPicture(
+        today=today, answers_by_day=days, streak_days=frozenset(list(days)[:5]),
+        freeze_days=frozenset({today - timedelta(days=1)}),
+        topics=[TopicMastery(f"topic {i}", i / 10, i, "retrievability") for i in range(MAX_TOPICS)],
+        forecast=[1, 2, 3, 4, 5, 6, 7],
+    )
+
+
+def _start_renderer() -> None:
+    """Initializer of each renderer process, before it takes a picture: matplotlib loaded, the font's
+    coverage read and one /stats picture drawn (font files, glyph caches, the figure and its pixel
+    buffer), so a learner's picture does not pay for them.
+
+    SIGINT and SIGTERM are ignored: a Ctrl-C in a terminal or systemd's SIGTERM to the whole
+    service reach this process too, and pictures still being drawn during the bot's grace period
+    should finish. The bot shuts the renderer down on its way out (`shutdown_renderer`); if the
+    bot is killed instead, a thread here sees the parent gone and ends this process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+    _load_matplotlib()
+    _drawable_codepoints()
+    _render(render_stats, _warm_up_picture())
+
+
+def _render(fn: Callable[[_T], _R], data: _T) -> _R:
+    """In the renderer: ``fn(data)``, then freed memory handed back to the system. A picture
+    allocates and frees tens of megabytes at once, and glibc keeps freed pages in the process:
+    without this the renderer held 122-203 MiB over 400 varied pictures, with it 88-176 MiB
+    (docs/CHARTS.md). A few milliseconds, after the picture is done."""
     try:
         return fn(data)
     finally:
-        release_free_memory()
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
 
 
-async def render_in_worker(fn: Callable[[_T], bytes], data: _T) -> bytes:
-    """``fn(data)`` on the charts thread, so the event loop keeps serving updates meanwhile.
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where there is none (macOS, musl, Windows)."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]
 
-    Renders queue one behind the other (see the module docstring for why one thread)."""
-    return await asyncio.get_running_loop().run_in_executor(_renderer_thread(), _render_and_trim, fn, data)
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()  # returns when the parent process has ended
+    os._exit(0)
+
+
+def _renderer_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_start_renderer,
+                                        max_tasks_per_child=MAX_RENDERS_PER_CHILD)
+        return _pool
+
+
+def _discard(pool: ProcessPoolExecutor, *, kill: bool = False) -> None:
+    """Forget ``pool`` (the next render makes a new one); with ``kill``, end its process too."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+    if kill:
+        _kill_renderers()
+
+
+def _kill_renderers() -> None:
+    """SIGKILL the renderer processes: the bot's only multiprocessing children."""
+    for child in multiprocessing.active_children():
+        child.kill()
+
+
+def _render_gate() -> asyncio.Lock:
+    """One render submitted at a time. The child draws one at a time anyway, and Python 3.11's
+    pool can leave a queued task without a process when a child retires after
+    ``max_tasks_per_child`` with more tasks already queued (CPython issue 115634); with one task
+    in flight the replacement is always started."""
+    global _gate, _gate_loop
+    loop = asyncio.get_running_loop()
+    if _gate is None or _gate_loop is not loop:
+        _gate, _gate_loop = asyncio.Lock(), loop
+    return _gate
+
+
+async def render_in_worker(fn: Callable[[_T], _R], data: _T) -> _R:
+    """``fn(data)`` in the renderer process, so neither the event loop nor the bot's own memory
+    carries the drawing (docs/CHARTS.md says why a process). ``fn`` must be a module-level function
+    and ``data`` picklable (the dataclasses above are).
+
+    Renders queue one behind the other. If the renderer process dies (killed, out of memory), the
+    pool is made again and the picture tried once more; a second failure raises
+    `BrokenProcessPool`, which the handlers answer with text. A render that takes longer than
+    `RENDER_TIMEOUT` is killed with its process and raises `TimeoutError`."""
+    async with _render_gate():
+        for attempt in (1, 2):
+            pool = _renderer_pool()
+            try:
+                # Submitted from a thread: the first submit to a new pool starts its process, and
+                # with the fork server that waits until the server has imported matplotlib (1-2 s).
+                future = await asyncio.to_thread(pool.submit, _render, fn, data)
+                return await asyncio.wait_for(asyncio.wrap_future(future), RENDER_TIMEOUT)
+            except BrokenProcessPool:
+                _discard(pool)
+                if attempt == 2:
+                    raise
+                log.warning("the picture renderer process died; starting a new one")
+            except TimeoutError:
+                _discard(pool, kill=True)
+                raise
+    raise AssertionError("unreachable")
 
 
 async def warm_up() -> None:
-    """Import matplotlib and read the font on the charts thread now rather than on the first
-    /stats (about 1 s, once per process)."""
+    """Start the renderer process now (fork server, matplotlib, fonts: about 1.5 s once per bot
+    process, then a fraction of a second per replacement) rather than on the first /stats."""
+    await render_in_worker(_pid_of_renderer, None)
 
-    def load() -> None:
-        _load_matplotlib()
-        _drawable_codepoints()
 
-    await asyncio.get_running_loop().run_in_executor(_renderer_thread(), load)
+def _pid_of_renderer(_: None) -> int:
+    return os.getpid()
+
+
+async def shutdown_renderer() -> None:
+    """Stop the renderer process (application shutdown): a picture being drawn may finish within
+    `SHUTDOWN_GRACE` seconds, then the process is killed. The next render starts a new one."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    try:
+        await asyncio.wait_for(asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True), SHUTDOWN_GRACE)
+    except TimeoutError:
+        log.warning("the picture renderer did not stop within %.0f s; killing it", SHUTDOWN_GRACE)
+        _kill_renderers()

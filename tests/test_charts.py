@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import multiprocessing
+import multiprocessing.process
+import os
 import random
+import signal
 import struct
 import sys
-import threading
 import warnings
 import zlib
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, timedelta
 from functools import cache
 from io import BytesIO
@@ -41,6 +45,7 @@ from bot.charts import (
     render_in_worker,
     render_leaderboard,
     render_stats,
+    shutdown_renderer,
     weakest_topics,
 )
 from content.progress import TopicMastery
@@ -260,37 +265,52 @@ def test_png_size_rejects_what_is_not_a_png() -> None:
 
 
 # ---------------------------------------------------------------------------------- the worker
-async def test_rendering_in_the_worker_leaves_the_loop_free() -> None:
-    """The renderer waits until the loop has run this coroutine: if it ran on the loop, the loop
-    could not get here and the render would time out (no sleeps: events both ways)."""
-    loop = asyncio.get_running_loop()
-    started = asyncio.Event()
-    loop_ran = threading.Event()
-    threads: list[int] = []
-
-    def render(data: StatsPicture) -> bytes:
-        threads.append(threading.get_ident())
-        loop.call_soon_threadsafe(started.set)
-        if not loop_ran.wait(timeout=5):
-            raise AssertionError("the event loop was blocked while rendering")
-        return render_stats(data)
-
-    task = asyncio.create_task(render_in_worker(render, learner(3)))
-    await asyncio.wait_for(started.wait(), timeout=5)
-    loop_ran.set()  # only reachable because the loop is not busy rendering
-    png = await asyncio.wait_for(task, timeout=10)
-    assert png == stats_png(3)  # the same bytes as drawn on this thread
-    assert threads and threads[0] != threading.get_ident()
+# `render_in_worker` draws in a child process (bot/charts.py): these run the real one.
+def renderer() -> multiprocessing.process.BaseProcess:
+    """The renderer process: the only multiprocessing child of this process."""
+    [child] = multiprocessing.active_children()
+    return child
 
 
-async def test_concurrent_renders_all_complete_on_one_thread() -> None:
-    threads: set[int] = set()
+async def test_a_picture_drawn_in_the_renderer_process_is_the_same_png() -> None:
+    png = await asyncio.wait_for(render_in_worker(render_stats, learner(3)), timeout=30)
+    assert_phone_png(png)
+    assert png == stats_png(3)  # the same bytes as drawn in this process
+    assert renderer().pid != os.getpid()
 
-    def render(data: LeaderboardPicture) -> bytes:
-        threads.add(threading.get_ident())
-        return render_leaderboard(data)
 
+async def test_concurrent_renders_all_complete() -> None:
     pictures = [LeaderboardPicture(f"group {i}", [member(f"m{i}", i, i)], []) for i in range(3)]
-    pngs = await asyncio.wait_for(asyncio.gather(*(render_in_worker(render, p) for p in pictures)), 20)
+    pngs = await asyncio.wait_for(asyncio.gather(*(render_in_worker(render_leaderboard, p) for p in pictures)), 30)
     assert len(set(pngs)) == 3
-    assert len(threads) == 1 and threading.get_ident() not in threads
+    assert all(png_size(png)[0] == WIDTH_PX for png in pngs)
+
+
+async def test_a_killed_renderer_is_replaced_and_the_picture_still_drawn() -> None:
+    await asyncio.wait_for(render_in_worker(render_stats, learner(0)), timeout=30)
+    killed = renderer()
+    os.kill(killed.pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    png = await asyncio.wait_for(render_in_worker(render_stats, learner(3)), timeout=30)
+    assert png == stats_png(3)
+    assert renderer().pid != killed.pid
+    assert not killed.is_alive()
+
+
+async def test_a_renderer_that_dies_twice_fails_the_picture_and_the_next_one_works(caplog) -> None:
+    """A picture that kills its process every time: retried once in a new process, then the
+    caller gets BrokenProcessPool (the handlers send text then); the next picture is drawn."""
+    with pytest.raises(BrokenProcessPool):
+        await asyncio.wait_for(render_in_worker(os._exit, 3), timeout=30)
+    assert [r.getMessage() for r in caplog.records].count("the picture renderer process died; starting a new one") == 1
+    png = await asyncio.wait_for(render_in_worker(render_stats, learner(3)), timeout=30)
+    assert png == stats_png(3)
+
+
+async def test_shutdown_stops_the_renderer_and_the_next_picture_starts_a_new_one() -> None:
+    await asyncio.wait_for(render_in_worker(render_stats, learner(0)), timeout=30)
+    child = renderer()
+    await shutdown_renderer()
+    assert not child.is_alive()
+    assert multiprocessing.active_children() == []
+    png = await asyncio.wait_for(render_in_worker(render_stats, learner(3)), timeout=30)
+    assert png == stats_png(3)
